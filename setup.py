@@ -45,7 +45,6 @@ setup(
         ],
     },
     zip_safe=True,
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "spatialbot = spatialbot_ros.cli:main",
