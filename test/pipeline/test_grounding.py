@@ -67,7 +67,8 @@ def test_ok_result_has_schema_and_base_point() -> None:
                                    "camera_color_optical_frame")
     planner = RecordingPlanner()
     res = TaskPipeline(ScriptedEngine(), T, planner).run(_frame(), "grasp the cup")
-    assert res["status"] == "ok" and res["error"] is None
+    assert res["status"] == "ok"
+    assert res["error"] is None
     assert res["stamp_ns"] == 42
     assert res["target"] is not None
     assert res["target"]["xyz_base_m"] == pytest.approx([1.0, 2.0, 3.6])
@@ -82,14 +83,16 @@ def test_ok_result_has_schema_and_base_point() -> None:
 def test_without_camera_pose_no_base_point() -> None:
     res = TaskPipeline(ScriptedEngine()).run(_frame(), "grasp the cup")
     assert res["status"] == "ok"
-    assert res["target"] is not None and res["target"]["xyz_base_m"] is None
+    assert res["target"] is not None
+    assert res["target"]["xyz_base_m"] is None
     assert any("camera pose" in n for n in res["notes"])
 
 
 def test_wrong_camera_frame_is_an_error() -> None:
     T = RigidTransform.identity("base_link")
     res = TaskPipeline(ScriptedEngine(), T).run(_frame(), "grasp the cup")
-    assert res["status"] == "error" and "frame" in (res["error"] or "")
+    assert res["status"] == "error"
+    assert "frame" in (res["error"] or "")
 
 
 @pytest.mark.parametrize(
@@ -98,7 +101,8 @@ def test_wrong_camera_frame_is_an_error() -> None:
 def test_bad_task_text_never_reaches_engine(task: str, why: str) -> None:
     engine = ScriptedEngine()
     res = TaskPipeline(engine, max_task_chars=500).run(_frame(), task)
-    assert res["status"] == "error" and why in (res["error"] or "")
+    assert res["status"] == "error"
+    assert why in (res["error"] or "")
     assert engine.calls == 0
     assert len(res["task"]) <= 200
 
@@ -106,7 +110,8 @@ def test_bad_task_text_never_reaches_engine(task: str, why: str) -> None:
 def test_engine_error_and_exception_become_error_results() -> None:
     assert TaskPipeline(ScriptedEngine("error")).run(_frame(), "x")["error"] == "no cup here"
     res = TaskPipeline(ScriptedEngine(raise_exc=True)).run(_frame(), "x")
-    assert res["status"] == "error" and "boom" in (res["error"] or "")
+    assert res["status"] == "error"
+    assert "boom" in (res["error"] or "")
 
 
 def test_planner_refusal_from_missing_depth() -> None:
