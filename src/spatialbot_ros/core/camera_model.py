@@ -12,13 +12,12 @@ from spatialbot_ros.core.intrinsics import CameraIntrinsics
 __all__ = ["deproject_depth", "deproject_pixels", "project_points", "undistort_pixels"]
 
 
-def undistort_pixels(
-    intrinsics: CameraIntrinsics, uv_px: npt.ArrayLike
-) -> npt.NDArray[np.float64]:
+def undistort_pixels(intrinsics: CameraIntrinsics, uv_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Distorted pixels (N, 2) to normalised image coordinates (N, 2) on the z = 1 plane."""
     uv = np.asarray(uv_px, dtype=np.float64).reshape(-1, 2)
     if not intrinsics.has_distortion or intrinsics.distortion_model not in (
-        "plumb_bob", "rational_polynomial",
+        "plumb_bob",
+        "rational_polynomial",
     ):
         return np.column_stack(
             ((uv[:, 0] - intrinsics.cx) / intrinsics.fx, (uv[:, 1] - intrinsics.cy) / intrinsics.fy)
@@ -51,7 +50,8 @@ def project_points(
         z = np.where(p[:, 2] > 0, p[:, 2], np.nan)
         x, y = p[:, 0] / z, p[:, 1] / z
     if intrinsics.has_distortion and intrinsics.distortion_model in (
-        "plumb_bob", "rational_polynomial",
+        "plumb_bob",
+        "rational_polynomial",
     ):
         import cv2  # lazy
 
@@ -60,7 +60,10 @@ def project_points(
         if ok.any():
             obj = np.column_stack((x[ok], y[ok], np.ones(int(ok.sum()))))
             proj, _ = cv2.projectPoints(
-                obj.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), intrinsics.K,
+                obj.reshape(-1, 1, 3),
+                np.zeros(3),
+                np.zeros(3),
+                intrinsics.K,
                 np.asarray(intrinsics.distortion, dtype=np.float64),
             )
             uv[ok] = proj.reshape(-1, 2)

@@ -62,9 +62,10 @@ class DepthStats:
 def valid_depth_mask(depth: npt.NDArray[np.generic]) -> npt.NDArray[np.bool_]:
     """True where depth holds data: > 0 and finite (0 is RealSense's no data)."""
     if depth.dtype.kind == "f":
+        # NaN compares False; the upper bound drops +inf without a separate isfinite pass.
         with np.errstate(invalid="ignore"):
-            return np.isfinite(depth) & (depth > 0)
-    return depth > 0
+            return np.asarray(np.greater(depth, 0) & np.less(depth, np.inf), dtype=np.bool_)
+    return np.asarray(np.greater(depth, 0), dtype=np.bool_)
 
 
 def _check_depth(depth_mm: npt.NDArray[np.generic]) -> None:
@@ -105,7 +106,8 @@ def depth_at_pixel(
         patch = depth_mm[max(v - r, 0) : v + r + 1, max(u - r, 0) : u + r + 1]
         values = patch[valid_depth_mask(patch)]
         if values.size:
-            return PointDepth(float(np.median(values)), u, v, "neighbourhood", r)
+            median = float(np.median(values.astype(np.float64)))
+            return PointDepth(median, u, v, "neighbourhood", r)
     raise NoDepthError(
         f"no depth at pixel ({u}, {v}) nor within {search_radius_px} px (0/NaN = no data)"
     )
@@ -158,8 +160,8 @@ def box_depth_stats(
     values = patch[valid_depth_mask(patch)]
     if values.size == 0:
         raise NoDepthError(f"no valid depth in box {(x1, y1, x2, y2)} (all 0/NaN)")
-    values = values.astype(np.float64, copy=False)
-    median = float(np.median(values))
+    values_f = values.astype(np.float64)  # mean/median in float64: no uint16 overflow
+    median = float(np.median(values_f))
     try:
         center = depth_at_pixel(
             depth_mm, (x1 + x2 - 1) // 2, (y1 + y2 - 1) // 2, search_radius_px
@@ -168,9 +170,9 @@ def box_depth_stats(
         center = median
     return DepthStats(
         center=center,
-        mean=float(values.mean()),
+        mean=float(values_f.mean()),
         median=median,
-        min=float(values.min()),
-        max=float(values.max()),
-        valid_fraction=float(values.size) / float(patch.size),
+        min=float(values_f.min()),
+        max=float(values_f.max()),
+        valid_fraction=float(values_f.size) / float(patch.size),
     )

@@ -40,9 +40,7 @@ class CameraIntrinsics:
     def __post_init__(self) -> None:
         """Validate: positive size, finite non-zero focal lengths, finite centre."""
         if self.width <= 0 or self.height <= 0:
-            raise IntrinsicsError(
-                f"image size must be positive, got {self.width}x{self.height}"
-            )
+            raise IntrinsicsError(f"image size must be positive, got {self.width}x{self.height}")
         for name in ("fx", "fy"):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0.0:
@@ -54,7 +52,7 @@ class CameraIntrinsics:
             raise IntrinsicsError(f"distortion must be finite, got {self.distortion}")
 
     @property
-    def K(self) -> npt.NDArray[np.float64]:  # noqa: N802 - the conventional name
+    def K(self) -> npt.NDArray[np.float64]:
         """3x3 camera matrix."""
         return np.array(
             [[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]], dtype=np.float64
@@ -74,9 +72,14 @@ class CameraIntrinsics:
         """Intrinsics of the same camera resized to width x height."""
         sx, sy = width / self.width, height / self.height
         return CameraIntrinsics(
-            width, height, self.fx * sx, self.fy * sy,
-            (self.cx + 0.5) * sx - 0.5, (self.cy + 0.5) * sy - 0.5,
-            self.distortion_model, self.distortion,
+            width,
+            height,
+            self.fx * sx,
+            self.fy * sy,
+            (self.cx + 0.5) * sx - 0.5,
+            (self.cy + 0.5) * sy - 0.5,
+            self.distortion_model,
+            self.distortion,
         )
 
     @classmethod
@@ -88,8 +91,12 @@ class CameraIntrinsics:
         if k[8] == 0.0:
             raise IntrinsicsError("CameraInfo.k[8] is 0: camera_info is uncalibrated/empty")
         return cls(
-            width=int(msg.width), height=int(msg.height),
-            fx=k[0], fy=k[4], cx=k[2], cy=k[5],
+            width=int(msg.width),
+            height=int(msg.height),
+            fx=k[0],
+            fy=k[4],
+            cx=k[2],
+            cy=k[5],
             distortion_model=str(msg.distortion_model or "plumb_bob"),
             distortion=tuple(float(d) for d in msg.d),
         )
@@ -99,8 +106,12 @@ class CameraIntrinsics:
         """Build from a pyrealsense2.intrinsics object (or one with the same fields)."""
         model = str(getattr(intr, "model", "none")).split(".")[-1].lower()
         return cls(
-            width=int(intr.width), height=int(intr.height),
-            fx=float(intr.fx), fy=float(intr.fy), cx=float(intr.ppx), cy=float(intr.ppy),
+            width=int(intr.width),
+            height=int(intr.height),
+            fx=float(intr.fx),
+            fy=float(intr.fy),
+            cx=float(intr.ppx),
+            cy=float(intr.ppy),
             distortion_model=_RS_MODEL_NAMES.get(model, "plumb_bob"),
             distortion=tuple(float(c) for c in intr.coeffs),
         )

@@ -31,8 +31,7 @@ class RigidTransform:
         r = m[:3, :3]
         if not np.allclose(r @ r.T, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0.0:
             raise TransformError(
-                f"{self.parent_frame}<-{self.child_frame}: rotation is not orthonormal "
-                "with det +1"
+                f"{self.parent_frame}<-{self.child_frame}: rotation is not orthonormal with det +1"
             )
         if not np.allclose(m[3], (0.0, 0.0, 0.0, 1.0)):
             raise TransformError("last row of a rigid transform must be [0, 0, 0, 1]")
@@ -110,4 +109,4 @@ class RigidTransform:
         """Map points (N, 3) or (3,) from the child frame into the parent frame."""
         p = np.asarray(points_child, dtype=np.float64)
         out = p.reshape(-1, 3) @ self.rotation.T + self.translation_m
-        return out.reshape(p.shape)
+        return np.asarray(out, dtype=np.float64).reshape(p.shape)
