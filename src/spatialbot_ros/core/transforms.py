@@ -23,6 +23,10 @@ class RigidTransform:
     child_frame: str
     _checked: bool = field(default=False, repr=False)
 
+    # numpy must not try `ndarray.__rmatmul__` on `T @ points`: a TypeError pointing at
+    # .apply() is clearer than numpy's gufunc dimension error.
+    __array_ufunc__ = None
+
     def __post_init__(self) -> None:
         """Validate that the matrix is a finite proper rigid transform."""
         m = np.asarray(self.matrix, dtype=np.float64)
