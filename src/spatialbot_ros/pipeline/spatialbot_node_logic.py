@@ -335,6 +335,11 @@ class SpatialBotNodeLogic:
             self._running = task
             return task
 
+    @property
+    def closed(self) -> bool:
+        """True after close()."""
+        return self._closed
+
     def close(self) -> None:
         """Wake any worker blocked in next_task so the node can shut down."""
         with self._lock:

@@ -1,0 +1,155 @@
+"""rclpy-side helpers shared by the nodes: message factory, tf2 lookups, QoS, parameters, spin."""
+
+from __future__ import annotations
+
+import array
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+
+from spatialbot_ros.core.transforms import RigidTransform
+from spatialbot_ros.pipeline.ros_messages import MessageFactory
+
+__all__ = [
+    "ParameterSpec",
+    "declare_parameters",
+    "make_tf_lookup",
+    "parse_json_parameter",
+    "rclpy_factory",
+    "reliable_qos",
+    "sensor_qos",
+    "spin_until_shutdown",
+    "status_qos",
+]
+
+ParameterSpec = Mapping[str, tuple[Any, str]]
+"""Parameter name -> (default value, description)."""
+
+
+@cache
+def _message_class(type_name: str) -> Any:
+    from rosidl_runtime_py.utilities import get_message
+
+    return get_message(type_name)
+
+
+def _new(type_name: str, **fields: Any) -> Any:
+    return _message_class(type_name)(**fields)
+
+
+def _array(values: np.ndarray) -> Any:
+    # rclpy accepts numpy only for fixed-size arrays; lists work for both fixed and unbounded.
+    return values.tolist()
+
+
+def _byte_buffer(raw: bytes) -> Any:
+    # array('B') is assigned to uint8[] fields without the per-element check a bytes/list gets.
+    return array.array("B", raw)
+
+
+def rclpy_factory() -> MessageFactory:
+    """A MessageFactory building rclpy messages (classes found by rosidl_runtime_py)."""
+    return MessageFactory(new=_new, array=_array, byte_buffer=_byte_buffer)
+
+
+def sensor_qos() -> QoSProfile:
+    """Best-effort, keep-last-5: what realsense-ros publishes images with."""
+    return qos_profile_sensor_data
+
+
+def reliable_qos(depth: int = 10) -> QoSProfile:
+    """Reliable, volatile: tasks and results must not be lost."""
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=depth,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.VOLATILE,
+    )
+
+
+def status_qos() -> QoSProfile:
+    """Reliable, transient-local (latched): a late subscriber still sees 'ready'."""
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=10,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    )
+
+
+def declare_parameters(node: Node, spec: ParameterSpec) -> dict[str, Any]:
+    """Declare every parameter with its description; return the values in effect."""
+    values: dict[str, Any] = {}
+    for name, (default, description) in spec.items():
+        descriptor = ParameterDescriptor(description=description)
+        values[name] = node.declare_parameter(name, default, descriptor).value
+    return values
+
+
+def parse_json_parameter(text: str, name: str) -> dict[str, Any]:
+    """A dict-valued setting passed as a JSON string parameter ('' means empty)."""
+    if not text:
+        return {}
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"parameter {name} must be a JSON object, got {text!r}")
+    return value
+
+
+def make_tf_lookup(buffer: Any, timeout_s: float) -> Callable[[str, str, int], RigidTransform]:
+    """(target, source, stamp_ns) -> T_target_source from a tf2_ros.Buffer, waiting timeout_s."""
+    from rclpy.duration import Duration
+    from rclpy.time import Time
+
+    timeout = Duration(seconds=timeout_s)
+
+    def lookup(target: str, source: str, stamp_ns: int) -> RigidTransform:
+        msg = buffer.lookup_transform(target, source, Time(nanoseconds=stamp_ns), timeout=timeout)
+        return RigidTransform.from_ros_transform(msg)
+
+    return lookup
+
+
+def spin_until_shutdown(
+    node: Node, executor: Any = None, on_close: Callable[[], None] | None = None
+) -> None:
+    """Spin until Ctrl-C/SIGTERM or rclpy shutdown; then clean up without a traceback."""
+    from rclpy import executors
+
+    # ExternalShutdownException (rclpy >= Humble): spin ended by a signal or rclpy.shutdown().
+    shutdown_errors: tuple[type[BaseException], ...] = (KeyboardInterrupt,)
+    external = getattr(executors, "ExternalShutdownException", None)
+    if external is not None:
+        shutdown_errors = (KeyboardInterrupt, external)
+    try:
+        if executor is None:
+            rclpy.spin(node)
+        else:
+            executor.add_node(node)
+            executor.spin()
+    except shutdown_errors:
+        pass
+    finally:
+        if on_close is not None:
+            on_close()
+        if executor is not None:
+            executor.shutdown()
+        node.destroy_node()
+        try_shutdown = getattr(rclpy, "try_shutdown", None)
+        if try_shutdown is not None:
+            try_shutdown()
+        elif rclpy.ok():
+            rclpy.shutdown()
