@@ -331,20 +331,18 @@ class URKinematics:
         return [np.asarray(s, dtype=np.float64).reshape(6) for s in raw]
 
     def _closest_in_limits(
-        self, q: npt.NDArray[np.float64], seed: npt.NDArray[np.float64]
-    ) -> npt.NDArray[np.float64] | None:
-        # Each joint is independent: shift by the multiple of 2π nearest to the seed, then
-        # step back inside the limits if that multiple falls outside.
+        self, solutions: npt.NDArray[np.float64], seed: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Per solution row, the 2π shift of each joint nearest the seed, stepped back inside
+        the limits; also which rows then lie within the limits."""
         lo = np.asarray(self.limits.lower_rad)
         hi = np.asarray(self.limits.upper_rad)
-        k = np.round((seed - q) / _TWO_PI)
-        cand = q + k * _TWO_PI
+        cand = solutions + np.round((seed - solutions) / _TWO_PI) * _TWO_PI
         for _ in range(2):
             cand = np.where(cand > hi + 1e-12, cand - _TWO_PI, cand)
             cand = np.where(cand < lo - 1e-12, cand + _TWO_PI, cand)
-        if np.any(cand < lo - 1e-12) or np.any(cand > hi + 1e-12):
-            return None
-        return np.asarray(cand, dtype=np.float64)
+        ok = np.all((cand >= lo - 1e-12) & (cand <= hi + 1e-12), axis=1)
+        return np.asarray(cand, dtype=np.float64), ok
 
     def ik(
         self,
@@ -371,15 +369,12 @@ class URKinematics:
         if not raw:
             return IKSolution(None, "unreachable")
         w = np.asarray(weights, dtype=np.float64)
-        scored: list[tuple[float, npt.NDArray[np.float64]]] = []
-        for sol in raw:
-            cand = self._closest_in_limits(sol, seed)
-            if cand is not None:
-                scored.append((float(np.sum(w * (cand - seed) ** 2)), cand))
-        if not scored:
+        cand, in_limits = self._closest_in_limits(np.stack(raw), seed)
+        if not np.any(in_limits):
             return IKSolution(None, "joint_limits")
-        scored.sort(key=lambda item: item[0])
-        ordered = tuple(c for _, c in scored)
+        cand = cand[in_limits]
+        cost = np.sum(w * (cand - seed) ** 2, axis=1)
+        ordered = tuple(cand[i] for i in np.argsort(cost, kind="stable"))
         best = ordered[0]
         which = self.singularity_of(best)
         if which is not None:
