@@ -601,15 +601,15 @@ def plan_grasp(
     if pts.shape[0] > config.max_points:
         pts = pts[:: math.ceil(pts.shape[0] / config.max_points)]
     obj = estimate_object(pts, safety.table_height_m, config.extent_percentile)
+    if obj.top_z_m < safety.min_z_m:
+        return GraspRefusal(
+            f"target top z={obj.top_z_m:.3f} m is below the table limit z={safety.min_z_m:.3f} m"
+        )
     lo, hi = np.asarray(safety.workspace_min_m), np.asarray(safety.workspace_max_m)
     if np.any(obj.center_m < lo) or np.any(obj.center_m > hi):
         return GraspRefusal(
             f"target centre {np.round(obj.center_m, 3).tolist()} m is outside the workspace box "
             f"{list(safety.workspace_min_m)}..{list(safety.workspace_max_m)} m"
-        )
-    if obj.top_z_m < safety.min_z_m:
-        return GraspRefusal(
-            f"target top z={obj.top_z_m:.3f} m is below the table limit z={safety.min_z_m:.3f} m"
         )
     reach = float(np.linalg.norm(obj.center_m - np.asarray(safety.reach_origin_m)))
     if reach > safety.max_reach_m:
