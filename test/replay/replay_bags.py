@@ -33,7 +33,7 @@ class BagSpec:
     with_depth: bool = True
     color_encoding: str = "rgb8"
     depth_offset_ns: int = 0  # depth stamps shifted from colour stamps
-    bad_encoding_from: int | None = None  # frames from this index get encoding "yuv422"
+    bad_encoding_from: int | None = None  # frames from this index get encoding "xyz42"
     tasks: tuple[tuple[int, str], ...] = ()  # (frame index, text)
     seed: int = 0
 
@@ -119,7 +119,7 @@ def write_bag(path: Path, spec: BagSpec) -> Path:
                 put(DEPTH_INFO, "sensor_msgs/msg/CameraInfo", info_msg(INTR, t), t)
             encoding = spec.color_encoding
             if spec.bad_encoding_from is not None and i >= spec.bad_encoding_from:
-                encoding = "yuv422"
+                encoding = "xyz42"
             put(COLOR, "sensor_msgs/msg/Image", image_msg(rgb, encoding, t), t + 10)
             if spec.with_depth:
                 td = t + spec.depth_offset_ns
