@@ -17,6 +17,8 @@ the KV cache and a run re-prompted from scratch emit the same tokens.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,16 @@ from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM, LlamaModel
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import CausalLMOutputWithPast
+
+# transformers renamed past_key_values -> cache (5.2x); speak whichever this version uses.
+_CACHE_KW = (
+    "cache" if "cache" in inspect.signature(LlamaModel.forward).parameters else "past_key_values"
+)
+_OUT_CACHE = (
+    "cache"
+    if "cache" in {f.name for f in dataclasses.fields(CausalLMOutputWithPast)}
+    else "past_key_values"
+)
 
 IMAGE_TOKEN_IDS = (-200, -201, -202, -203, -204, -205, -206, -207, -208)
 
@@ -212,7 +224,7 @@ class TinyBunnyForCausalLM(LlamaForCausalLM):
             else:
                 inputs_embeds = self.model.embed_tokens(input_ids)
         if use_cache and past_key_values is None:
-            past_key_values = DynamicCache(config=self.config)
+            past_key_values = DynamicCache()
         # Positions come from the cache, never from id counts: each image id stands for many
         # positions, so generate()'s id-based positions and masks do not apply (as in Bunny).
         length = inputs_embeds.shape[1]
@@ -220,13 +232,13 @@ class TinyBunnyForCausalLM(LlamaForCausalLM):
         out = self.model(
             inputs_embeds=inputs_embeds,
             position_ids=positions.unsqueeze(0),
-            cache=past_key_values,
             use_cache=use_cache,
+            **{_CACHE_KW: past_key_values},
         )
         logits = self.lm_head(out.last_hidden_state).float()
         if self.config.script_segments is not None and input_ids is not None:
             logits = self._scripted(input_ids, past_len, logits)
-        return CausalLMOutputWithPast(logits=logits, cache=out.cache)
+        return CausalLMOutputWithPast(logits=logits, **{_OUT_CACHE: out[_OUT_CACHE]})
 
     def _scripted(
         self, input_ids: torch.Tensor, past_len: int, logits: torch.Tensor
