@@ -75,6 +75,12 @@ PARAMETERS = {
     "max_task_chars": (500, "longest task text accepted"),
     "initial_task": ("", "task run once when the engine is ready and a frame has arrived"),
     "publish_debug_image": (True, "publish ~/debug_image with the target box drawn"),
+    "plan_grasp": (True, "add a grasp plan (pre-grasp, grasp, lift) to grasp tasks' results"),
+    "ur_type": ("ur5", "robot model for the grasp plan's inverse kinematics: ur5 or ur5e"),
+    "grasp_seed_q": (
+        [0.0, -1.75, 1.75, -1.57, -1.57, 0.0],
+        "joint angles (rad) seeding the plan's IK; the grasp node replans from the live state",
+    ),
 }
 
 
@@ -113,6 +119,7 @@ class SpatialBotNode(Node):  # type: ignore[misc]
             clock_ns=lambda: self.get_clock().now().nanoseconds,
             lookup_transform=make_tf_lookup(self.tf_buffer, float(p["tf_timeout_s"])),
             on_status=self._on_status,
+            grasp_planner=self._grasp_planner(p),
         )
         reliable = reliable_qos()
         self.pub_pose = self.create_publisher(PoseStamped, "~/target_pose", reliable)
@@ -154,6 +161,14 @@ class SpatialBotNode(Node):  # type: ignore[misc]
         )
         self._worker = threading.Thread(target=self._work, name="spatialbot_worker", daemon=True)
         self._worker.start()
+
+    @staticmethod
+    def _grasp_planner(p: dict[str, Any]) -> Any:
+        if not p["plan_grasp"]:
+            return None
+        from spatialbot_ros.replay.planning import make_grasp_planner
+
+        return make_grasp_planner([float(v) for v in p["grasp_seed_q"]], str(p["ur_type"]))
 
     def _on_status(self, status: NodeStatus) -> None:
         logger = self.get_logger()

@@ -1,0 +1,216 @@
+"""Bring up the robot side: camera, SpatialBot node, grasp node, robot_state_publisher.
+
+    ros2 launch spatialbot_ros bringup.launch.py engine:=spatialbot \
+        model_path:=/models/SpatialBot-3B trust_remote_code:=true dry_run:=false
+    ros2 launch spatialbot_ros bringup.launch.py --show-args
+
+camera:=spatialbot runs this package's pyrealsense2 node, camera:=realsense2_camera the official
+driver (same topics), camera:=none expects the topics from elsewhere. The camera pose is the
+hand-eye calibration, base_link -> camera_link (eye_to_hand) or tool0 -> camera_link
+(eye_in_hand), as "x y z" metres and "roll pitch yaw" radians.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
+from launch.substitutions import Command, LaunchConfiguration, PythonExpression
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+PACKAGE = "spatialbot_ros"
+
+ARGUMENTS = {
+    "camera": ("spatialbot", "camera driver: spatialbot (pyrealsense2), realsense2_camera, none"),
+    "serial_no": ("", "RealSense serial number (empty: first device)"),
+    "color_profile": ("640x480x30", "colour stream WIDTHxHEIGHTxFPS"),
+    "depth_profile": ("640x480x30", "depth stream WIDTHxHEIGHTxFPS"),
+    "engine": ("geometric", "grounding engine: geometric (no weights) or spatialbot"),
+    "model_path": ("", "local SpatialBot model directory (engine spatialbot)"),
+    "dtype": ("auto", "model dtype: auto, float16, bfloat16, float32"),
+    "device": ("auto", "model device: auto, cpu, cuda, cuda:0"),
+    "trust_remote_code": ("false", "allow the model directory's Python code (SpatialBot needs it)"),
+    "ur_type": ("ur5", "robot: ur5 or ur5e"),
+    "camera_mount": ("eye_to_hand", "eye_to_hand (fixed stand) or eye_in_hand (on the wrist)"),
+    "camera_xyz": ("auto", "hand-eye translation 'x y z' in metres ('auto': URDF default)"),
+    "camera_rpy": ("auto", "hand-eye rotation 'roll pitch yaw' in radians ('auto': URDF default)"),
+    "dry_run": ("true", "true: plan and report grasps without moving the robot"),
+    "motion_backend": ("move_group", "when dry_run is false: move_group (any distro) or moveit_py"),
+    "gripper_backend": ("gripper_action", "when dry_run is false: gripper_action or dry_run"),
+    "launch_grasp_node": ("true", "start the grasp node"),
+    "launch_voice_node": ("false", "start the voice node (needs an ASR model)"),
+    "asr_model_path": ("", "local transformers ASR model directory for the voice node"),
+    "use_sim_time": ("false", "use /clock (bag replay, simulation)"),
+    "log_level": ("info", "ROS log level of our nodes"),
+}
+
+
+def _share(*parts: str) -> str:
+    return os.path.join(get_package_share_directory(PACKAGE), *parts)
+
+
+def _arg(name: str) -> LaunchConfiguration:
+    return LaunchConfiguration(name)
+
+
+def _equals(name: str, value: str) -> IfCondition:
+    return IfCondition(PythonExpression(["'", _arg(name), f"' == '{value}'"]))
+
+
+def _as_bool(name: str) -> ParameterValue:
+    return ParameterValue(_arg(name), value_type=bool)
+
+
+def robot_description(use_nominal_extrinsics: object) -> ParameterValue:
+    """The URDF from xacro with the launch arguments (the one robot model of the package)."""
+    return ParameterValue(
+        Command(
+            [
+                "xacro ",
+                _share("urdf", "spatialbot_ur5.urdf.xacro"),
+                " ur_type:=",
+                _arg("ur_type"),
+                " camera_mount:=",
+                _arg("camera_mount"),
+                " camera_xyz:='",
+                _arg("camera_xyz"),
+                "'",
+                " camera_rpy:='",
+                _arg("camera_rpy"),
+                "'",
+                " use_nominal_extrinsics:=",
+                use_nominal_extrinsics,
+            ]
+        ),
+        value_type=str,
+    )
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Declare the arguments and the nodes."""
+    use_sim_time = _as_bool("use_sim_time")
+    ros_args = ["--ros-args", "--log-level", _arg("log_level")]
+    # A camera node publishes the frames below camera_link from its own calibration; without
+    # one, the URDF's nominal D435 extrinsics stand in.
+    nominal = PythonExpression(["'true' if '", _arg("camera"), "' == 'none' else 'false'"])
+    motion = PythonExpression(
+        [
+            "'dry_run' if '",
+            _arg("dry_run"),
+            "'.lower() == 'true' else '",
+            _arg("motion_backend"),
+            "'",
+        ]
+    )
+    gripper = PythonExpression(
+        [
+            "'dry_run' if '",
+            _arg("dry_run"),
+            "'.lower() == 'true' else '",
+            _arg("gripper_backend"),
+            "'",
+        ]
+    )
+    actions: list = [
+        DeclareLaunchArgument(n, default_value=d, description=t) for n, (d, t) in ARGUMENTS.items()
+    ]
+    actions += [
+        Node(
+            package="robot_state_publisher",
+            executable="robot_state_publisher",
+            parameters=[
+                {"robot_description": robot_description(nominal), "use_sim_time": use_sim_time}
+            ],
+            output="screen",
+        ),
+        Node(
+            package=PACKAGE,
+            executable="camera_node",
+            namespace="camera",
+            name="camera",
+            parameters=[
+                _share("config", "camera.yaml"),
+                {
+                    "serial_no": _arg("serial_no"),
+                    "rgb_camera.color_profile": _arg("color_profile"),
+                    "depth_module.depth_profile": _arg("depth_profile"),
+                    "use_sim_time": use_sim_time,
+                },
+            ],
+            arguments=ros_args,
+            output="screen",
+            condition=_equals("camera", "spatialbot"),
+        ),
+        Node(
+            package="realsense2_camera",
+            executable="realsense2_camera_node",
+            namespace="camera",
+            name="camera",
+            parameters=[
+                {
+                    "serial_no": _arg("serial_no"),
+                    "enable_color": True,
+                    "enable_depth": True,
+                    "align_depth.enable": True,
+                    "rgb_camera.color_profile": _arg("color_profile"),
+                    "depth_module.depth_profile": _arg("depth_profile"),
+                    "use_sim_time": use_sim_time,
+                }
+            ],
+            output="screen",
+            condition=_equals("camera", "realsense2_camera"),
+        ),
+        Node(
+            package=PACKAGE,
+            executable="spatialbot_node",
+            name="spatialbot",
+            parameters=[
+                _share("config", "spatialbot_node.yaml"),
+                {
+                    "engine": _arg("engine"),
+                    "model_path": _arg("model_path"),
+                    "dtype": _arg("dtype"),
+                    "device": _arg("device"),
+                    "trust_remote_code": _as_bool("trust_remote_code"),
+                    "ur_type": _arg("ur_type"),
+                    "use_sim_time": use_sim_time,
+                },
+            ],
+            arguments=ros_args,
+            output="screen",
+        ),
+        Node(
+            package=PACKAGE,
+            executable="grasp_node",
+            name="grasp",
+            parameters=[
+                _share("config", "grasp_node.yaml"),
+                {
+                    "motion_backend": ParameterValue(motion, value_type=str),
+                    "gripper_backend": ParameterValue(gripper, value_type=str),
+                    "ur_type": _arg("ur_type"),
+                    "use_sim_time": use_sim_time,
+                },
+            ],
+            arguments=ros_args,
+            output="screen",
+            condition=IfCondition(_arg("launch_grasp_node")),
+        ),
+        Node(
+            package=PACKAGE,
+            executable="voice_node",
+            name="voice",
+            parameters=[
+                _share("config", "voice_node.yaml"),
+                {"model_path": _arg("asr_model_path"), "use_sim_time": use_sim_time},
+            ],
+            arguments=ros_args,
+            output="screen",
+            condition=IfCondition(_arg("launch_voice_node")),
+        ),
+    ]
+    return LaunchDescription(actions)

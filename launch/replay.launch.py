@@ -1,0 +1,188 @@
+"""Replay a RealSense-topic bag through the SpatialBot and grasp nodes (dry run by default).
+
+    ros2 launch spatialbot_ros replay.launch.py bag:=/data/my_bag task:="grasp the middle teacup"
+
+Starts robot_state_publisher (URDF with nominal camera extrinsics and the given camera pose),
+the SpatialBot node with the task as `initial_task`, the grasp node, and — once the SpatialBot
+node reports its engine ready — `ros2 bag play <bag> --clock`; every node runs on the bag's
+clock (use_sim_time). The task runs on the first synchronised frame; the target pose
+(/spatialbot/target_pose), the JSON result (/spatialbot/result) and the grasp node's dry-run
+plan (/grasp/plan) come out. sqlite3 (Humble) and mcap (Iron+) bags both play.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import (
+    DeclareLaunchArgument,
+    ExecuteProcess,
+    LogInfo,
+    RegisterEventHandler,
+    TimerAction,
+)
+from launch.conditions import IfCondition, UnlessCondition
+from launch.event_handlers import OnProcessIO
+from launch.substitutions import Command, LaunchConfiguration, PythonExpression
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+PACKAGE = "spatialbot_ros"
+READY_MARKER = b"[ready]"  # logged by the SpatialBot node once its engine is loaded
+
+# name -> (default, description); a None default makes the argument required.
+ARGUMENTS: dict[str, tuple[str | None, str]] = {
+    "bag": (
+        None,
+        "rosbag2 directory (or file) with the realsense-ros colour/depth/camera_info topics",
+    ),
+    "task": ("", "task run once on the first frame, e.g. 'grasp the middle teacup'"),
+    "engine": ("geometric", "grounding engine: geometric (no weights) or spatialbot"),
+    "model_path": ("", "local SpatialBot model directory (engine spatialbot)"),
+    "dtype": ("auto", "model dtype: auto, float16, bfloat16, float32"),
+    "device": ("auto", "model device: auto, cpu, cuda"),
+    "trust_remote_code": ("false", "allow the model directory's Python code (SpatialBot needs it)"),
+    "dry_run": ("true", "true: grasp node plans and reports only (false needs a robot)"),
+    "motion_backend": ("move_group", "when dry_run is false: move_group or moveit_py"),
+    "ur_type": ("ur5", "robot: ur5 or ur5e"),
+    "camera_mount": ("eye_to_hand", "eye_to_hand or eye_in_hand"),
+    "camera_xyz": ("auto", "base_link -> camera_link translation 'x y z' (m) of the recording"),
+    "camera_rpy": ("auto", "base_link -> camera_link rotation 'roll pitch yaw' (rad)"),
+    "rate": ("1.0", "bag playback rate"),
+    "loop": ("false", "play the bag in a loop"),
+    "play_delay_s": ("1.0", "wait this long after the engine is ready before playing"),
+    "launch_grasp_node": ("true", "start the grasp node"),
+    "max_frame_age_s": ("5.0", "frames older than this (bag clock) are refused"),
+}
+
+
+def _share(*parts: str) -> str:
+    return os.path.join(get_package_share_directory(PACKAGE), *parts)
+
+
+def _arg(name: str) -> LaunchConfiguration:
+    return LaunchConfiguration(name)
+
+
+def _bag_play(loop: bool) -> ExecuteProcess:
+    cmd: list[Any] = ["ros2", "bag", "play", _arg("bag"), "--clock", "--rate", _arg("rate")]
+    if loop:
+        cmd.append("--loop")
+    return ExecuteProcess(
+        cmd=cmd,
+        output="screen",
+        condition=(IfCondition if loop else UnlessCondition)(_arg("loop")),
+    )
+
+
+def _play_when_ready(spatialbot: Node) -> RegisterEventHandler:
+    """Start the bag once, on the SpatialBot node's first '[ready]' log line."""
+    started = {"done": False}
+
+    def on_output(event: Any) -> list[Any] | None:
+        if started["done"] or READY_MARKER not in event.text:
+            return None
+        started["done"] = True
+        return [
+            LogInfo(msg="spatialbot node ready: playing the bag"),
+            TimerAction(period=_arg("play_delay_s"), actions=[_bag_play(False), _bag_play(True)]),
+        ]
+
+    return RegisterEventHandler(
+        OnProcessIO(target_action=spatialbot, on_stdout=on_output, on_stderr=on_output)
+    )
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Declare the arguments, the nodes and the bag player."""
+    sim_time = {"use_sim_time": True}
+    motion = PythonExpression(
+        [
+            "'dry_run' if '",
+            _arg("dry_run"),
+            "'.lower() == 'true' else '",
+            _arg("motion_backend"),
+            "'",
+        ]
+    )
+    gripper = PythonExpression(
+        ["'dry_run' if '", _arg("dry_run"), "'.lower() == 'true' else 'gripper_action'"]
+    )
+    description = ParameterValue(
+        Command(
+            [
+                "xacro ",
+                _share("urdf", "spatialbot_ur5.urdf.xacro"),
+                " ur_type:=",
+                _arg("ur_type"),
+                " camera_mount:=",
+                _arg("camera_mount"),
+                " camera_xyz:='",
+                _arg("camera_xyz"),
+                "'",
+                " camera_rpy:='",
+                _arg("camera_rpy"),
+                "'",
+                " use_nominal_extrinsics:=true",
+            ]
+        ),
+        value_type=str,
+    )
+    spatialbot = Node(
+        package=PACKAGE,
+        executable="spatialbot_node",
+        name="spatialbot",
+        parameters=[
+            _share("config", "spatialbot_node.yaml"),
+            {
+                "engine": _arg("engine"),
+                "model_path": _arg("model_path"),
+                "dtype": _arg("dtype"),
+                "device": _arg("device"),
+                "trust_remote_code": ParameterValue(_arg("trust_remote_code"), value_type=bool),
+                "initial_task": ParameterValue(_arg("task"), value_type=str),
+                "ur_type": _arg("ur_type"),
+                "max_frame_age_s": ParameterValue(_arg("max_frame_age_s"), value_type=float),
+                **sim_time,
+            },
+        ],
+        output="screen",
+        emulate_tty=True,
+    )
+    actions: list[Any] = [
+        DeclareLaunchArgument(n, description=t)
+        if d is None
+        else DeclareLaunchArgument(n, default_value=d, description=t)
+        for n, (d, t) in ARGUMENTS.items()
+    ]
+    actions += [
+        Node(
+            package="robot_state_publisher",
+            executable="robot_state_publisher",
+            parameters=[{"robot_description": description, **sim_time}],
+            output="screen",
+        ),
+        spatialbot,
+        Node(
+            package=PACKAGE,
+            executable="grasp_node",
+            name="grasp",
+            parameters=[
+                _share("config", "grasp_node.yaml"),
+                {
+                    "motion_backend": ParameterValue(motion, value_type=str),
+                    "gripper_backend": ParameterValue(gripper, value_type=str),
+                    "ur_type": _arg("ur_type"),
+                    "auto_execute": True,
+                    **sim_time,
+                },
+            ],
+            output="screen",
+            condition=IfCondition(_arg("launch_grasp_node")),
+        ),
+        _play_when_ready(spatialbot),
+    ]
+    return LaunchDescription(actions)
