@@ -105,8 +105,8 @@ def look_at_camera(
 
 
 # The camera faces the robot across the table, high enough that the arm's base stays out of view.
-DEFAULT_CAMERA_EYE = (0.95, 0.0, 0.70)
-DEFAULT_CAMERA_TARGET = (0.50, 0.0, 0.0)
+DEFAULT_CAMERA_EYE = (0.98, 0.0, 0.72)
+DEFAULT_CAMERA_TARGET = (0.58, 0.0, 0.0)
 
 
 @dataclass(frozen=True)

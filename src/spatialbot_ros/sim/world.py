@@ -203,8 +203,17 @@ def build_world(
                 geom.priority = 1  # the pads' friction wins over the object's
 
     world = spec.worldbody
-    world.add_light(pos=[0.5, 0.0, 2.0], dir=[0.0, 0.0, -1.0], diffuse=[0.7, 0.7, 0.7])
-    world.add_light(pos=[1.5, 1.0, 1.5], dir=[-1.0, -0.6, -1.0], diffuse=[0.3, 0.3, 0.3])
+    # Matte lighting (no specular): highlights would wash colours out towards white.
+    no_spec = [0.0, 0.0, 0.0]
+    spec.visual.headlight.specular = no_spec
+    spec.visual.headlight.diffuse = [0.35, 0.35, 0.35]
+    spec.visual.headlight.ambient = [0.25, 0.25, 0.25]
+    world.add_light(
+        pos=[0.5, 0.0, 2.0], dir=[0.0, 0.0, -1.0], diffuse=[0.55, 0.55, 0.55], specular=no_spec
+    )
+    world.add_light(
+        pos=[1.5, 1.0, 1.5], dir=[-1.0, -0.6, -1.0], diffuse=[0.25, 0.25, 0.25], specular=no_spec
+    )
     world.add_geom(
         name="floor",
         type=mujoco.mjtGeom.mjGEOM_PLANE,

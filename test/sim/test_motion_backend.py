@@ -1,0 +1,57 @@
+"""The "sim" motion and gripper backends through pipeline.motion's registry."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+import spatialbot_ros.sim.motion_backend  # noqa: F401 - registers "sim"
+from spatialbot_ros.pipeline.motion import make_gripper_backend, make_motion_backend
+from spatialbot_ros.sim.motion_backend import SimSession
+
+Q_GOAL = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
+
+
+def test_joint_motion_reaches_the_goal() -> None:
+    session = SimSession.from_config({"seed": 1})
+    arm = make_motion_backend("sim", {"session": session})
+    plan = arm.plan_to_joints(Q_GOAL, 1.0, 1.0)
+    assert plan.ok
+    result = arm.execute(plan)
+    assert result.ok, result.error
+    np.testing.assert_allclose(arm.current_joint_state(), Q_GOAL, atol=0.01)
+
+
+def test_cartesian_pose_plan_ends_at_the_pose() -> None:
+    session = SimSession.from_config({"seed": 1})
+    arm = make_motion_backend("sim", {"session": session})
+    arm.execute(arm.plan_to_joints(Q_GOAL, 1.0, 1.0))
+    T = session.kinematics.fk(Q_GOAL)
+    m = T.matrix.copy()
+    m[2, 3] -= 0.05
+    target = type(T)(m, T.parent_frame, T.child_frame)
+    plan = arm.plan_to_pose(target, 1.0, 1.0, cartesian=True)
+    assert plan.ok
+    assert plan.positions is not None and len(plan.positions) > 2
+    assert arm.execute(plan).ok
+    reached = session.kinematics.fk_matrix(arm.current_joint_state())
+    np.testing.assert_allclose(reached[:3, 3], m[:3, 3], atol=0.005)
+
+
+def test_cancel_stops_the_motion() -> None:
+    session = SimSession.from_config({"seed": 1})
+    arm = make_motion_backend("sim", {"session": session})
+    cancel = threading.Event()
+    cancel.set()
+    result = arm.execute(arm.plan_to_joints(Q_GOAL, 1.0, 1.0), cancel)
+    assert result.cancelled
+    assert not result.ok
+
+
+def test_gripper_closes_on_air_without_stalling() -> None:
+    session = SimSession.from_config({"seed": 1})
+    gripper = make_gripper_backend("sim", {"session": session})
+    result = gripper.command(0.7929, 40.0)
+    assert result.reached_goal
+    assert not result.stalled
