@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
-import pytest
 
 from spatialbot_ros.core.kinematics import URKinematics
 from spatialbot_ros.sim.executor import GraspExecutor, GraspTargets, min_jerk

@@ -33,7 +33,8 @@ def test_cartesian_pose_plan_ends_at_the_pose() -> None:
     target = type(T)(m, T.parent_frame, T.child_frame)
     plan = arm.plan_to_pose(target, 1.0, 1.0, cartesian=True)
     assert plan.ok
-    assert plan.positions is not None and len(plan.positions) > 2
+    assert plan.positions is not None
+    assert len(plan.positions) > 2
     assert arm.execute(plan).ok
     reached = session.kinematics.fk_matrix(arm.current_joint_state())
     np.testing.assert_allclose(reached[:3, 3], m[:3, 3], atol=0.005)
