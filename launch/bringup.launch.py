@@ -32,7 +32,7 @@ ARGUMENTS = {
     "engine": ("geometric", "grounding engine: geometric (no weights) or spatialbot"),
     "model_path": ("", "local SpatialBot model directory (engine spatialbot)"),
     "dtype": ("auto", "model dtype: auto, float16, bfloat16, float32"),
-    "device": ("auto", "model device: auto, cpu, cuda, cuda:0"),
+    "device": ("auto", "model device: auto, cpu or cuda"),
     "trust_remote_code": ("false", "allow the model directory's Python code (SpatialBot needs it)"),
     "ur_type": ("ur5", "robot: ur5 or ur5e"),
     "camera_mount": ("eye_to_hand", "eye_to_hand (fixed stand) or eye_in_hand (on the wrist)"),

@@ -415,8 +415,46 @@ def test_engine_config_passes_model_parameters():
         "trust_remote_code": True,
         "max_new_tokens": 64,
     }
-    assert SpatialBotNodeConfig().engine_config() == {
-        "dtype": "auto",
-        "device": "auto",
-        "trust_remote_code": False,
-    }
+    # Defaults stay out: the weight-free engine rejects model settings it does not know.
+    assert SpatialBotNodeConfig().engine_config() == {}
+
+
+def test_real_engine_and_planner_end_to_end_on_a_synthetic_scene():
+    """Default config, the real weight-free engine and the replay grasp planner, via messages."""
+    from rosmsg_fixtures import camera_info as info_msg
+
+    from spatialbot_ros.replay.planning import make_grasp_planner
+    from spatialbot_ros.sim.synthetic import make_scene, task_family
+
+    scene = make_scene(seed=3, n_objects=3)
+    frame = scene.frame
+    task, index = next(t for t in task_family(scene) if t[0].startswith(("pick up", "grasp")))
+    # The table's world origin 0.45 m in front of the robot base.
+    T_base_world = RigidTransform.from_xyz_rpy((0.45, 0.0, 0.0), (0, 0, 0), "base_link", "world")
+    T_base_cam = T_base_world @ scene.T_world_camera
+    optical = T_base_cam.child_frame
+    config = SpatialBotNodeConfig()
+    statuses: list[NodeStatus] = []
+    logic = SpatialBotNodeLogic(
+        config,
+        rosbags_factory(),
+        Clock(10 * NS),
+        lambda *_: T_base_cam,
+        on_status=statuses.append,
+        grasp_planner=make_grasp_planner(),
+    )
+    assert logic.load_engine(), statuses
+    msgs = (
+        image(frame.rgb, "rgb8", 10 * NS, optical),
+        image(frame.depth_mm, "16UC1", 10 * NS, optical),
+        info_msg(frame.intrinsics, 10 * NS, optical),
+    )
+    assert logic.on_frames(*msgs), statuses
+    logic.submit_task(task)
+    out = run_one(logic)
+    result = json.loads(out.result_msg.data)
+    assert result["status"] == "ok", result
+    truth_base = T_base_world.apply(np.asarray(scene.objects[index].center_world_m))
+    assert np.linalg.norm(np.asarray(result["target"]["xyz_base_m"]) - truth_base) < 0.05
+    assert result["grasp"] is not None
+    assert out.pose_base.header.frame_id == "base_link"

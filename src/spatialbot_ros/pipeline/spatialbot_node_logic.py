@@ -34,7 +34,13 @@ TransformLookup = Callable[[str, str, int], RigidTransform]
 """(target_frame, source_frame, stamp_ns) -> T_target_source; raises when unavailable."""
 
 BusyPolicy = Literal["queue", "reject"]
-_ENGINE_KEYS = ("model_path", "dtype", "device", "trust_remote_code")
+_ENGINE_DEFAULTS: dict[str, Any] = {
+    "model_path": "",
+    "dtype": "auto",
+    "device": "auto",
+    "trust_remote_code": False,
+}
+_ENGINE_KEYS = tuple(_ENGINE_DEFAULTS)
 
 
 @dataclass(frozen=True)
@@ -82,11 +88,13 @@ class SpatialBotNodeConfig:
         return cls(**dict(values))
 
     def engine_config(self) -> dict[str, Any]:
-        """The config mapping handed to make_engine (empty strings left out)."""
+        """The config mapping handed to make_engine: engine_options plus the model settings
+        that differ from their defaults (engines reject keys they do not know, and the
+        weight-free engine knows no model settings)."""
         config: dict[str, Any] = dict(self.engine_options)
         for key in _ENGINE_KEYS:
             value = getattr(self, key)
-            if value not in ("", None):
+            if value != _ENGINE_DEFAULTS[key]:
                 config[key] = value
         return config
 

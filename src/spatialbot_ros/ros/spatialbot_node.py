@@ -50,7 +50,7 @@ PARAMETERS = {
         "auto",
         "model dtype: auto (float16 on GPU, float32 on CPU), float16, bfloat16, float32",
     ),
-    "device": ("auto", "model device: auto, cpu, cuda, cuda:0, ..."),
+    "device": ("auto", "model device: auto, cpu or cuda"),
     "trust_remote_code": (
         False,
         "allow the model directory's own Python code (SpatialBot needs it)",
