@@ -23,14 +23,14 @@ def _text(img: npt.NDArray[np.uint8], text: str, org: tuple[int, int], scale: fl
     import cv2
 
     # A dark outline keeps the label readable on any background.
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2, cv2.LINE_AA)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, _WHITE, 1, cv2.LINE_AA)
 
 
 def grasp_poses_camera(
     grasp: Mapping[str, Any] | None, T_camera_base: npt.NDArray[np.float64] | None
 ) -> list[tuple[str, npt.NDArray[np.float64]]]:
-    """The grasp's poses (4x4, camera frame) from a result's `grasp` dict, named by stage.
+    """The grasp's TCP poses (4x4, camera frame) from a result's `grasp` dict, by stage.
 
     Poses are read from keys holding a 4x4 `matrix` or `xyz` + `quat_xyzw`; anything else is
     skipped (a refusal has none).
@@ -52,7 +52,10 @@ def grasp_poses_camera(
             T[:3, 3] = pose["xyz"]
         else:
             continue
-        out.append((name, T_camera_base @ T))
+        # Draw the TCP (between the pads), where the object is held, not the flange.
+        T_tool0_tcp = np.eye(4)
+        T_tool0_tcp[2, 3] = float(grasp.get("tcp_offset_m", 0.0) or 0.0)
+        out.append((name, T_camera_base @ T @ T_tool0_tcp))
     return out
 
 

@@ -129,6 +129,40 @@ class VirtualRealSense:
             depth_mm = self.noise.apply(depth_mm, self._rng)
         return np.clip(np.rint(depth_mm), 0, 65535).astype(np.uint16)
 
+    def render_segmentation(self) -> npt.NDArray[np.int32]:
+        """Geom id per pixel (-1 for background): ground truth for evaluation only."""
+        self._renderer.enable_segmentation_rendering()
+        try:
+            self._renderer.update_scene(self.world.data, camera=self.world.camera_id)
+            seg = np.asarray(self._renderer.render()[:, :, 0], dtype=np.int32)
+        finally:
+            self._renderer.disable_segmentation_rendering()
+        return seg
+
+    def visible_centroids_base_m(self) -> dict[str, npt.NDArray[np.float64]]:
+        """Per object, the centroid of its visible surface (base_link, m), from clean depth.
+
+        This is the ground truth of what a depth-based grounding reports as an object's 3D
+        point: the mean of the object's visible points.
+        """
+        import mujoco
+
+        from spatialbot_ros.core.camera_model import deproject_depth
+
+        seg = self.render_segmentation()
+        self._depth_renderer.update_scene(self.world.data, camera=self.world.camera_id)
+        depth_mm = np.clip(np.rint(self._depth_renderer.render() * 1000.0), 0, 65535)
+        depth_mm = depth_mm.astype(np.uint16)
+        T = self.camera.T_base_camera
+        out: dict[str, npt.NDArray[np.float64]] = {}
+        for name in self.world.object_bodies:
+            gid = mujoco.mj_name2id(self.world.model, mujoco.mjtObj.mjOBJ_GEOM, f"{name}_geom")
+            mask = seg == gid
+            if np.count_nonzero(mask) >= 10:
+                pts = deproject_depth(self.intrinsics, depth_mm, mask)
+                out[name] = T.apply(pts).mean(axis=0)
+        return out
+
     def capture(self, stamp_ns: int = 0) -> RGBDFrame:
         """One RGB-D frame with matching intrinsics, in camera_color_optical_frame."""
         return RGBDFrame(

@@ -61,8 +61,8 @@ class ContactSample:
 
     t_s: float
     progress: float  # 0 at pre-grasp, 1 at grasp
-    signal_mm: float | None  # depth gap between fingertips and object surface (None: unseen)
-    detected: bool
+    signal_mm: float | None  # gap between fingertips and object surface (None: not measured)
+    detected: bool | None  # None: no evidence (pads occluded or without depth)
     truth: bool
 
 
@@ -91,7 +91,7 @@ class ExecutionResult:
         }
 
 
-ContactCheck = Callable[[SimWorld, str, float], "tuple[float | None, bool]"]
+ContactCheck = Callable[[SimWorld, str, float], "tuple[float | None, bool | None]"]
 
 
 class GraspExecutor:
