@@ -207,3 +207,26 @@ def test_truncated_call_is_removed(model_tok: tuple[Any, Any], depth_mm: np.ndar
 def test_bad_limits_raise() -> None:
     with pytest.raises(ValueError, match="max_new_tokens"):
         run_tool_loop(None, None, [1], None, lambda x, y: DepthCall(x, y, None), max_new_tokens=0)
+
+
+@pytest.fixture(scope="module")
+def siglip_geometry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """The tiny model with SpatialBot-3B's image geometry: 384 px, patch 14 -> 729 per image."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = build_tiny_bunny(tmp_path_factory.mktemp("siglip"), image_size=384, patch_size=14)
+    model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, dtype=torch.float32)
+    return model.eval(), AutoTokenizer.from_pretrained(path, trust_remote_code=True)
+
+
+@pytest.mark.slow  # builds and runs a second model with 1.5k positions per prefill
+def test_four_calls_prefill_within_10_percent_of_one_pass(
+    siglip_geometry: tuple[Any, Any], depth_mm: np.ndarray
+) -> None:
+    model, tok = siglip_geometry
+    set_script(model, tok, [f" Depth({x},{y})" for x, y in POINTS] + [" [0.2, 0.3, 0.6, 0.7]"])
+    ids, images = _inputs(model, tok, depth_mm, "Please provide the bounding box of the cup")
+    out = run_tool_loop(model, tok, ids, images, _resolver(depth_mm))
+    assert out.stats.rounds == 4
+    assert out.stats.prompt_positions == len(ids) - 2 + 2 * 729
+    assert out.stats.prefill_tokens <= 1.1 * out.stats.prompt_positions
