@@ -239,13 +239,19 @@ def _quat(factory: MessageFactory, q_xyzw: Sequence[float] | npt.NDArray[np.floa
     )
 
 
-def _pose(factory: MessageFactory, xyz: Sequence[float], q_xyzw: Sequence[float]) -> Any:
+def _pose(
+    factory: MessageFactory,
+    xyz: Sequence[float],
+    q_xyzw: Sequence[float] | npt.NDArray[np.float64],
+) -> Any:
     return factory(
         "geometry_msgs/msg/Pose", position=_point(factory, xyz), orientation=_quat(factory, q_xyzw)
     )
 
 
-def _check_xyz(xyz_m: Sequence[float], name: str) -> tuple[float, float, float]:
+def _check_xyz(
+    xyz_m: Sequence[float] | npt.NDArray[np.float64], name: str
+) -> tuple[float, float, float]:
     values = tuple(float(v) for v in xyz_m)
     if len(values) != 3 or not all(math.isfinite(v) for v in values):
         raise ValueError(f"{name} must be 3 finite numbers, got {list(xyz_m)}")
@@ -254,10 +260,10 @@ def _check_xyz(xyz_m: Sequence[float], name: str) -> tuple[float, float, float]:
 
 def make_pose_stamped(
     factory: MessageFactory,
-    xyz_m: Sequence[float],
+    xyz_m: Sequence[float] | npt.NDArray[np.float64],
     frame_id: str,
     stamp_ns: int,
-    quat_xyzw: Sequence[float] = (0.0, 0.0, 0.0, 1.0),
+    quat_xyzw: Sequence[float] | npt.NDArray[np.float64] = (0.0, 0.0, 0.0, 1.0),
 ) -> Any:
     """geometry_msgs/PoseStamped at `xyz_m` in `frame_id`."""
     xyz = _check_xyz(xyz_m, "xyz_m")

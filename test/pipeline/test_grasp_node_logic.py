@@ -1,0 +1,279 @@
+"""Grasp node behaviour: targets in, plans and executed grasps out, cancel and contact."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from spatialbot_ros.core.contact import ContactReading
+from spatialbot_ros.core.grasp import GraspPlan, GraspRefusal
+from spatialbot_ros.core.transforms import RigidTransform
+from spatialbot_ros.pipeline import grasp_node_logic as gnl
+from spatialbot_ros.pipeline.grasp_node_logic import (
+    GraspNodeConfig,
+    GraspNodeLogic,
+    GraspStatus,
+    cylinder_points,
+)
+from spatialbot_ros.pipeline.motion import (
+    DryRunBackend,
+    DryRunGripper,
+    MotionResult,
+    make_gripper_backend,
+    make_motion_backend,
+)
+from spatialbot_ros.sim.synthetic import make_scene
+
+NS = 1_000_000_000
+REACHABLE = (0.45, 0.1, 0.05)
+
+
+def make_logic(motion: Any = None, gripper: Any = None, now_ns: int = 100 * NS, **config: Any):
+    statuses: list[GraspStatus] = []
+    logic = GraspNodeLogic(
+        GraspNodeConfig.from_mapping(config),
+        motion or make_motion_backend("dry_run", {}),
+        gripper or make_gripper_backend("dry_run", {}),
+        clock_ns=lambda: now_ns,
+        on_status=statuses.append,
+    )
+    return logic, statuses
+
+
+def steps(statuses: list[GraspStatus]) -> list[str]:
+    return [s.step for s in statuses]
+
+
+def grasp_result(xyz_base: Any = REACHABLE, **overrides: Any) -> dict[str, Any]:
+    result = {
+        "task": "grasp the cup",
+        "engine": "geometric",
+        "status": "ok",
+        "kind": "grasp",
+        "stamp_ns": 100 * NS,
+        "frame_id": "camera_color_optical_frame",
+        "error": None,
+        "target": {
+            "label": "cup",
+            "bbox_px": [300.0, 200.0, 340.0, 260.0],
+            "xyz_camera_m": [0.0, 0.0, 0.6],
+            "xyz_base_m": None if xyz_base is None else list(xyz_base),
+        },
+        "grasp": None,
+    }
+    result.update(overrides)
+    return result
+
+
+def test_cylinder_points_stand_on_the_table():
+    pts = cylinder_points((0.4, 0.0, 0.05), 0.04, 0.1)
+    assert pts.shape == (192, 3)
+    assert pts[:, 2].min() == pytest.approx(0.0)
+    assert pts[:, 2].max() == pytest.approx(0.1)
+    np.testing.assert_allclose(np.hypot(pts[:, 0] - 0.4, pts[:, 1]), 0.04)
+
+
+def test_plan_from_a_reachable_position():
+    logic, statuses = make_logic()
+    plan = logic.plan_from_position(REACHABLE)
+    assert isinstance(plan, GraspPlan), statuses
+    assert statuses[-1].step == "planned"
+    assert "nominal cylinder" in statuses[-1].message
+    assert logic.last_plan is plan
+
+
+@pytest.mark.parametrize(
+    ("xyz", "match"), [((2.0, 0.0, 0.05), "outside"), ((math.nan, 0.0, 0.0), "finite")]
+)
+def test_unreachable_or_invalid_positions_are_refused(xyz, match):
+    logic, statuses = make_logic()
+    refusal = logic.plan_from_position(xyz)
+    assert isinstance(refusal, GraspRefusal)
+    assert match in refusal.reason
+    assert statuses[-1].step == "refused"
+    assert logic.last_plan is None
+
+
+def test_plan_from_result_uses_live_depth_in_the_target_box():
+    scene = make_scene(seed=3, n_objects=3)
+    T_base_world = RigidTransform.from_xyz_rpy((0.45, 0.0, 0.0), (0, 0, 0), "base_link", "world")
+    T_base_cam = T_base_world @ scene.T_world_camera
+    obj = scene.objects[1]  # fully visible: its box holds no other cup
+    logic, statuses = make_logic()
+    assert logic.on_frame(scene.frame, T_base_cam) is None  # not approaching: no contact check
+    xyz_base = T_base_world.apply(np.asarray(obj.center_world_m))
+    result = grasp_result(xyz_base)
+    result["target"]["bbox_px"] = [float(v) for v in obj.bbox_px]
+    plan = logic.plan_from_result(result)
+    assert isinstance(plan, GraspPlan), statuses
+    assert "depth points in the target box" in statuses[-1].message
+    assert np.linalg.norm(plan.object.center_m[:2] - xyz_base[:2]) < 0.03
+
+
+@pytest.mark.parametrize(
+    ("result", "step", "match"),
+    [
+        (grasp_result(status="error"), "ignored", "not an ok grasp"),
+        (grasp_result(kind="question"), "ignored", "not an ok grasp"),
+        (grasp_result(None), "refused", "no base-frame target"),
+        (grasp_result(stamp_ns=50 * NS), "refused", "50.0 s old"),
+    ],
+)
+def test_results_that_are_not_graspable_targets(result, step, match):
+    logic, statuses = make_logic()
+    assert logic.plan_from_result(result) is None
+    assert statuses[-1].step == step
+    assert match in statuses[-1].message
+
+
+def test_result_without_live_depth_falls_back_to_a_nominal_object():
+    logic, statuses = make_logic()
+    plan = logic.plan_from_result(grasp_result())
+    assert isinstance(plan, GraspPlan)
+    assert "no live depth" in statuses[-1].message
+
+
+def test_dry_run_execution_reports_every_step():
+    motion, gripper = DryRunBackend(), DryRunGripper()
+    logic, statuses = make_logic(motion, gripper)
+    plan = logic.plan_from_position(REACHABLE)
+    outcome = logic.execute()
+    assert outcome.success, outcome
+    seq = [s for s in steps(statuses) if s not in ("planned",)]
+    assert seq == [
+        "opening",
+        "pre_grasp",
+        "approach",
+        "closing",
+        "lift",
+        "verify",
+        "verify",
+        "done",
+    ]
+    assert len(motion.executed) == 3
+    positions = [c[1]["position"] for c in gripper.calls if c[0] == "command"]
+    assert positions == [pytest.approx(plan.gripper_position), pytest.approx(0.7929)]
+    np.testing.assert_allclose(motion.executed[0].positions[-1], plan.q_pre, atol=1e-9)
+    assert outcome.held is None  # dry run: nothing was lifted
+    assert set(outcome.durations_s) == {"opening", "pre_grasp", "approach", "closing", "lift"}
+
+
+def test_execute_without_a_plan():
+    logic, _ = make_logic()
+    outcome = logic.execute()
+    assert not outcome.success
+    assert outcome.error == "no grasp planned yet"
+
+
+class NamedGripper(DryRunGripper):
+    name = "test_gripper"
+
+
+@pytest.mark.parametrize(("stall", "held"), [(0.5, True), (None, False)])
+def test_verification_by_gripper_stall(stall, held):
+    logic, statuses = make_logic(DryRunBackend(), NamedGripper(stall_at_position=stall))
+    logic.plan_from_position(REACHABLE)
+    outcome = logic.execute()
+    assert outcome.held is held
+    assert outcome.success is held
+    assert statuses[-1].step == ("done" if held else "failed")
+
+
+class BlockingBackend(DryRunBackend):
+    """execute() of the given phase blocks until cancelled (a slow real arm)."""
+
+    def __init__(self, block_call: int) -> None:
+        super().__init__()
+        self.block_call = block_call
+        self.n_exec = 0
+        self.started = threading.Event()
+        self.cancelled = threading.Event()
+
+    def execute(self, plan, cancel=None):
+        self.n_exec += 1
+        if self.n_exec == self.block_call:
+            self.started.set()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if self.cancelled.is_set() or (cancel is not None and cancel.is_set()):
+                    return MotionResult(False, cancelled=True, final_q=self._q.copy())
+                time.sleep(0.005)
+            raise AssertionError("never cancelled")
+        return super().execute(plan, cancel)
+
+    def cancel(self):
+        super().cancel()
+        self.cancelled.set()
+
+
+def test_cancel_stops_motion_and_reports():
+    motion = BlockingBackend(block_call=1)  # the move to pre-grasp
+    logic, statuses = make_logic(motion)
+    logic.plan_from_position(REACHABLE)
+    outcomes = []
+    thread = threading.Thread(target=lambda: outcomes.append(logic.execute()))
+    thread.start()
+    assert motion.started.wait(5)
+    assert logic.busy
+    assert logic.execute().error == "a grasp is already executing"
+    logic.cancel()
+    thread.join(5)
+    (outcome,) = outcomes
+    assert outcome.cancelled
+    assert not outcome.success
+    assert outcome.step == "pre_grasp"
+    assert ("cancel", {}) in motion.calls
+    assert statuses[-1].message == "cancelled during pre_grasp"
+    assert not logic.busy
+
+
+def test_contact_during_approach_stops_and_closes(monkeypatch):
+    scene = make_scene(seed=3, n_objects=1)
+    T_base_cam = (
+        RigidTransform.from_xyz_rpy((0.45, 0.0, 0.0), (0, 0, 0), "base_link", "world")
+        @ scene.T_world_camera
+    )
+    reading = ContactReading("contact", 1.0, (), "depth", "left pad nearest")
+    monkeypatch.setattr(gnl, "check_contact", lambda *a, **k: reading)
+    motion = BlockingBackend(block_call=2)  # the approach
+    logic, statuses = make_logic(motion)
+    logic.plan_from_result(grasp_result())
+    outcomes = []
+    thread = threading.Thread(target=lambda: outcomes.append(logic.execute()))
+    thread.start()
+    assert motion.started.wait(5)
+    states = [logic.on_frame(scene.frame, T_base_cam) for _ in range(3)]
+    thread.join(5)
+    assert "contact" in states  # the monitor needs two frames in a row (hysteresis)
+    (outcome,) = outcomes
+    assert outcome.success, outcome
+    assert outcome.contact == "contact"
+    assert "approach stopped at contact; closing here" in [s.message for s in statuses]
+    assert "closing" in steps(statuses)
+
+
+class FailingBackend(DryRunBackend):
+    def execute(self, plan, cancel=None):
+        raise RuntimeError("controller not active")
+
+
+def test_backend_failure_becomes_an_error_status():
+    logic, statuses = make_logic(FailingBackend())
+    logic.plan_from_position(REACHABLE)
+    outcome = logic.execute()
+    assert not outcome.success
+    assert "pre_grasp failed: controller not active" in outcome.error
+    assert statuses[-1].level == "error"
+    assert not logic.busy
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="unknown grasp node parameter"):
+        GraspNodeConfig.from_mapping({"velocity": 0.1})
+    with pytest.raises(ValueError, match="velocity_scaling"):
+        GraspNodeConfig(velocity_scaling=1.5)
