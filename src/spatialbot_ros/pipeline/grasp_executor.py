@@ -1,0 +1,476 @@
+"""The grasp sequence: pre-grasp -> approach watching contact -> close -> lift -> verify.
+
+Runs the same under ROS, replay and simulation: motion and gripper go through the
+pipeline.motion backends, contact comes from a callback that reads live depth
+(core.contact.check_contact with the current FK), and the lift check from a callback that
+returns the object's points in base_link.  Before any backend call every pose is checked by
+core.safety (and the plan's joints against its poses); an unsafe or impossible target is
+refused without a single motion call.  A threading.Event cancels at any step.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from spatialbot_ros.core.contact import ContactMonitor, ContactReading, ContactState
+from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, GraspRefusal, plan_grasp
+from spatialbot_ros.core.kinematics import BASE_FRAME, TOOL_FRAME, URKinematics
+from spatialbot_ros.core.safety import (
+    SafetyLimits,
+    SafetyVerdict,
+    check_joint_path,
+    check_pose,
+    check_scaling,
+)
+from spatialbot_ros.core.transforms import RigidTransform
+from spatialbot_ros.pipeline.motion import (
+    GripperBackend,
+    GripperResult,
+    MotionBackend,
+    MotionPlan,
+    MotionResult,
+)
+
+__all__ = [
+    "ExecutionStatus",
+    "ExecutorConfig",
+    "GraspExecutionResult",
+    "GraspExecutor",
+    "Outcome",
+    "Step",
+    "lift_rise_m",
+]
+
+Step = Literal["check", "open", "pre_grasp", "approach", "close", "lift", "verify", "done"]
+Outcome = Literal["succeeded", "refused", "failed", "cancelled"]
+Mat = npt.NDArray[np.float64]
+ContactSource = Callable[[], ContactReading]
+ObjectObserver = Callable[[], Mat | None]
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Speeds (scaling factors of the joint limits), gripper effort, checks."""
+
+    velocity_scaling: float = 0.2
+    acceleration_scaling: float = 0.2
+    approach_velocity_scaling: float = 0.05
+    grasp_effort_n: float = 40.0
+    open_effort_n: float = 40.0
+    contact_poll_s: float = 0.02
+    min_rise_fraction: float = 0.5  # object points must rise this share of the lift height
+    plan_tolerance_m: float = 1e-4  # plan joints vs plan poses (FK) agreement
+    abort_on_approach_contact: bool = True
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> ExecutorConfig:
+        """From YAML; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"unknown executor keys {unknown}, expected some of {sorted(known)}")
+        return cls(**dict(config))
+
+
+@dataclass(frozen=True)
+class ExecutionStatus:
+    """One status update: the step, what happened, and the contact state if watched."""
+
+    step: Step
+    message: str
+    t_s: float
+    contact: ContactState | None = None
+    gap_mm: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "step": self.step,
+            "message": self.message,
+            "t_s": self.t_s,
+            "contact": self.contact,
+            "gap_mm": self.gap_mm,
+        }
+
+
+@dataclass
+class GraspExecutionResult:
+    """How the grasp went, with every status it reported."""
+
+    outcome: Outcome
+    reason: str
+    plan: GraspPlan | None = None
+    steps: list[ExecutionStatus] = field(default_factory=list)
+    gripper: GripperResult | None = None
+    contact: ContactReading | None = None
+    rise_m: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the object was grasped and lifted."""
+        return self.outcome == "succeeded"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "grasp": None if self.plan is None else self.plan.as_dict(),
+            "steps": [s.as_dict() for s in self.steps],
+            "gripper": None
+            if self.gripper is None
+            else {
+                "position": self.gripper.position,
+                "reached_goal": self.gripper.reached_goal,
+                "stalled": self.gripper.stalled,
+            },
+            "contact": None if self.contact is None else self.contact.as_dict(),
+            "rise_m": self.rise_m,
+        }
+
+
+def lift_rise_m(points_before: Mat | None, points_after: Mat | None) -> float | None:
+    """How far the object's points rose (median z after minus before), or None without data."""
+    if points_before is None or points_after is None:
+        return None
+    a = np.asarray(points_before, dtype=np.float64).reshape(-1, 3)
+    b = np.asarray(points_after, dtype=np.float64).reshape(-1, 3)
+    a = a[np.all(np.isfinite(a), axis=1)]
+    b = b[np.all(np.isfinite(b), axis=1)]
+    if a.shape[0] < 5 or b.shape[0] < 5:
+        return None
+    return float(np.median(b[:, 2]) - np.median(a[:, 2]))
+
+
+class _CancelledError(Exception):
+    pass
+
+
+class _StepFailedError(Exception):
+    pass
+
+
+class GraspExecutor:
+    """Runs grasp plans on a motion and a gripper backend, safety first, cancellable."""
+
+    def __init__(
+        self,
+        motion: MotionBackend,
+        gripper: GripperBackend,
+        *,
+        kinematics: URKinematics | None = None,
+        safety: SafetyLimits | None = None,
+        grasp_config: GraspConfig | None = None,
+        config: ExecutorConfig | None = None,
+        on_status: Callable[[ExecutionStatus], None] | None = None,
+    ) -> None:
+        """Backends plus the limits every pose is checked against."""
+        self.motion = motion
+        self.gripper = gripper
+        self.kinematics = kinematics or URKinematics()
+        self.safety = safety or SafetyLimits()
+        self.grasp_config = grasp_config or GraspConfig()
+        self.config = config or ExecutorConfig()
+        self.on_status = on_status
+        self._t0 = 0.0
+        self._steps: list[ExecutionStatus] = []
+
+    # -- entry points ------------------------------------------------------------------------
+    def grasp_points(
+        self,
+        points_base_m: npt.ArrayLike,
+        *,
+        q_current: npt.ArrayLike | None = None,
+        contact: ContactSource | None = None,
+        observe_object: ObjectObserver | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GraspExecutionResult:
+        """Plan a grasp for target points (N, 3) in base_link and execute it.
+
+        The points are screened (finite, inside the box, above the table, within reach) before
+        the backend is even asked for its joint state.
+        """
+        self._begin()
+        pts = np.asarray(points_base_m, dtype=np.float64)
+        screen = self._screen_points(pts)
+        if screen is not None:
+            return self._refuse(screen, None)
+        q0 = np.asarray(
+            self.motion.current_joint_state() if q_current is None else q_current,
+            dtype=np.float64,
+        )
+        result = plan_grasp(pts, self.grasp_config, self.kinematics, self.safety, q0)
+        if isinstance(result, GraspRefusal):
+            return self._refuse(result.reason, None)
+        return self.execute(
+            result, contact=contact, observe_object=observe_object, cancel=cancel, _begun=True
+        )
+
+    def execute(
+        self,
+        plan: GraspPlan | GraspRefusal,
+        *,
+        contact: ContactSource | None = None,
+        observe_object: ObjectObserver | None = None,
+        cancel: threading.Event | None = None,
+        _begun: bool = False,
+    ) -> GraspExecutionResult:
+        """Execute a plan: every check passes before the first motion call, or none is made."""
+        if not _begun:
+            self._begin()
+        if isinstance(plan, GraspRefusal):
+            return self._refuse(plan.reason, None)
+        verdict = self.check_plan(plan)
+        if not verdict.ok:
+            return self._refuse(verdict.message(), plan)
+        self._status("check", "plan passed the safety checks")
+        stop = cancel or threading.Event()
+        cfg = self.config
+        monitor = ContactMonitor(contact_mm=5.0)
+        result = GraspExecutionResult("failed", "", plan, self._steps)
+        try:
+            self._step_gripper("open", 0.0, cfg.open_effort_n, stop)
+            self._move("pre_grasp", plan.pre_grasp, plan.q_pre, cfg.velocity_scaling, stop)
+            before = observe_object() if observe_object is not None else None
+            reading = self._approach(plan, stop, contact, monitor)
+            result.contact = reading
+            grip = self._close(plan, stop, monitor)
+            result.gripper = grip
+            self._move("lift", plan.lift, plan.q_lift, cfg.velocity_scaling, stop, cartesian=True)
+            after = observe_object() if observe_object is not None else None
+            rise = lift_rise_m(before, after)
+            result.rise_m = rise
+            self._verify(plan, grip, rise)
+        except _CancelledError as exc:
+            self.motion.cancel()
+            self.gripper.cancel()
+            self._status("done", f"cancelled: {exc}")
+            result.outcome, result.reason = "cancelled", str(exc)
+            return result
+        except _StepFailedError as exc:
+            self._status("done", f"failed: {exc}")
+            result.outcome, result.reason = "failed", str(exc)
+            return result
+        self._status("done", "grasped and lifted")
+        result.outcome, result.reason = "succeeded", "grasped and lifted"
+        return result
+
+    # -- checks ------------------------------------------------------------------------------
+    def check_plan(self, plan: GraspPlan) -> SafetyVerdict:
+        """Every pose safe, joints finite, in limits, no jump, and consistent with the poses."""
+        g = self.grasp_config.gripper
+        verdict = check_scaling(
+            self.config.velocity_scaling, self.config.acceleration_scaling, self.safety
+        ) + check_scaling(
+            self.config.approach_velocity_scaling, self.config.acceleration_scaling, self.safety
+        )
+        for name, T, q in plan.waypoints():
+            if (T.parent_frame, T.child_frame) != (BASE_FRAME, TOOL_FRAME):
+                return verdict + SafetyVerdict(False, (f"{name}: wrong frames",))
+            pose_verdict = check_pose(T, self.safety, g, plan.opening_m)
+            verdict += SafetyVerdict(
+                pose_verdict.ok, tuple(f"{name}: {r}" for r in pose_verdict.reasons)
+            )
+            q_arr = np.asarray(q, dtype=np.float64)
+            if q_arr.shape != (6,) or not np.all(np.isfinite(q_arr)):
+                verdict += SafetyVerdict(False, (f"{name}: joints not 6 finite values",))
+                continue
+            err = float(np.abs(self.kinematics.fk_matrix(q_arr)[:3, 3] - T.translation_m).max())
+            if err > self.config.plan_tolerance_m:
+                verdict += SafetyVerdict(
+                    False, (f"{name}: joints reach {err * 1000:.1f} mm away from the pose",)
+                )
+        if verdict.ok:
+            verdict += check_joint_path(
+                np.array([plan.q_pre, plan.q_grasp, plan.q_lift]),
+                self.safety,
+                self.kinematics.limits,
+            )
+        return verdict
+
+    def _screen_points(self, pts: Mat) -> str | None:
+        if pts.ndim != 2 or pts.shape[1] != 3 or pts.shape[0] == 0:
+            return f"expected target points of shape (N, 3), got {pts.shape}"
+        finite = np.all(np.isfinite(pts), axis=1)
+        if finite.sum() < 0.5 * pts.shape[0]:
+            return "target points are NaN/inf"
+        centre = np.median(pts[finite], axis=0)
+        s = self.safety
+        if float(np.percentile(pts[finite, 2], 98)) < s.min_z_m:
+            return f"target is below the table limit z={s.min_z_m:.3f} m"
+        if np.any(centre < np.asarray(s.workspace_min_m)) or np.any(
+            centre > np.asarray(s.workspace_max_m)
+        ):
+            return f"target centre {np.round(centre, 3).tolist()} m is outside the workspace box"
+        reach = float(np.linalg.norm(centre - np.asarray(s.reach_origin_m)))
+        if reach > s.max_reach_m:
+            return (
+                f"target is {reach:.3f} m from the shoulder, beyond the max reach {s.max_reach_m} m"
+            )
+        return None
+
+    # -- steps -------------------------------------------------------------------------------
+    def _begin(self) -> None:
+        self._t0 = time.monotonic()
+        self._steps = []
+
+    def _status(
+        self, step: Step, message: str, reading: ContactReading | None = None
+    ) -> ExecutionStatus:
+        status = ExecutionStatus(
+            step,
+            message,
+            time.monotonic() - self._t0,
+            None if reading is None else reading.state,
+            None if reading is None else reading.gap_mm,
+        )
+        self._steps.append(status)
+        if self.on_status is not None:
+            self.on_status(status)
+        return status
+
+    def _refuse(self, reason: str, plan: GraspPlan | None) -> GraspExecutionResult:
+        self._status("check", f"refused: {reason}")
+        return GraspExecutionResult("refused", reason, plan, self._steps)
+
+    @staticmethod
+    def _check_cancel(stop: threading.Event, where: str) -> None:
+        if stop.is_set():
+            raise _CancelledError(f"cancel requested before {where}")
+
+    def _step_gripper(
+        self, step: Step, position: float, effort: float, stop: threading.Event
+    ) -> GripperResult:
+        self._check_cancel(stop, step)
+        self._status(step, f"gripper to {position:.3f}")
+        res = self.gripper.command(position, effort, stop)
+        if res.cancelled or stop.is_set():
+            raise _CancelledError(f"cancelled during {step}")
+        if res.error:
+            raise _StepFailedError(f"gripper {step}: {res.error}")
+        return res
+
+    def _plan(
+        self, step: Step, T: RigidTransform, q_hint: Mat, scaling: float, cartesian: bool
+    ) -> MotionPlan:
+        # re-check right before the backend sees the pose: this is the only way poses leave
+        verdict = check_pose(T, self.safety)
+        if not verdict.ok:
+            raise _StepFailedError(f"{step}: {verdict.message()}")
+        plan = self.motion.plan_to_pose(
+            T, scaling, self.config.acceleration_scaling, cartesian=cartesian, q_hint=q_hint
+        )
+        if not plan.ok:
+            raise _StepFailedError(f"{step}: planning failed: {plan.error}")
+        return plan
+
+    def _move(
+        self,
+        step: Step,
+        T: RigidTransform,
+        q_hint: Mat,
+        scaling: float,
+        stop: threading.Event,
+        *,
+        cartesian: bool = False,
+    ) -> MotionResult:
+        self._check_cancel(stop, step)
+        self._status(step, "planning")
+        plan = self._plan(step, T, q_hint, scaling, cartesian)
+        self._check_cancel(stop, step)
+        self._status(step, f"executing {plan.duration_s:.2f} s")
+        res = self.motion.execute(plan, stop)
+        if res.cancelled or stop.is_set():
+            raise _CancelledError(f"cancelled during {step}")
+        if not res.ok:
+            raise _StepFailedError(f"{step}: execution failed: {res.error}")
+        return res
+
+    def _approach(
+        self,
+        plan: GraspPlan,
+        stop: threading.Event,
+        contact: ContactSource | None,
+        monitor: ContactMonitor,
+    ) -> ContactReading | None:
+        """Straight line to the grasp pose; contact is polled while the arm moves."""
+        step: Step = "approach"
+        self._check_cancel(stop, step)
+        self._status(step, "planning")
+        motion_plan = self._plan(
+            step, plan.grasp, plan.q_grasp, self.config.approach_velocity_scaling, True
+        )
+        self._status(step, f"executing {motion_plan.duration_s:.2f} s, watching contact")
+        touched = threading.Event()
+        # a separate event lets contact stop the motion without looking like a user cancel
+        halt = threading.Event()
+        outcome: list[MotionResult] = []
+
+        def run() -> None:
+            outcome.append(self.motion.execute(motion_plan, halt))
+
+        worker = threading.Thread(target=run, name="grasp-approach", daemon=True)
+        worker.start()
+        last: ContactReading | None = None
+        while True:
+            alive = worker.is_alive()
+            if stop.is_set():
+                halt.set()
+                self.motion.cancel()
+            if contact is not None:
+                last = contact()
+                state = monitor.update(last)
+                self._status(step, "contact check", last)
+                if state == "contact" and alive and self.config.abort_on_approach_contact:
+                    touched.set()
+                    halt.set()
+                    self.motion.cancel()
+            if not alive:
+                break
+            worker.join(self.config.contact_poll_s)
+        worker.join()
+        if stop.is_set():
+            raise _CancelledError("cancelled during approach")
+        if touched.is_set():
+            raise _StepFailedError(
+                f"unexpected contact during the approach (gap "
+                f"{'?' if last is None or last.gap_mm is None else f'{last.gap_mm:.1f}'} mm): "
+                "the object is not where the plan expects it"
+            )
+        if not outcome or not outcome[0].ok:
+            err = outcome[0].error if outcome else "no result"
+            raise _StepFailedError(f"approach: execution failed: {err}")
+        return last
+
+    def _close(
+        self, plan: GraspPlan, stop: threading.Event, monitor: ContactMonitor
+    ) -> GripperResult:
+        g = self.grasp_config.gripper
+        res = self._step_gripper("close", g.closed_position, self.config.grasp_effort_n, stop)
+        state = monitor.update(monitor.last or ContactReading("no_data", None), stalled=res.stalled)
+        self._status("close", f"gripper at {res.position:.3f}, stalled={res.stalled}, {state}")
+        if not res.stalled and res.position >= g.closed_position - 0.01:
+            raise _StepFailedError("the gripper closed fully: nothing between the fingers")
+        return res
+
+    def _verify(self, plan: GraspPlan, grip: GripperResult, rise: float | None) -> None:
+        self._status("verify", "checking that the object rose with the gripper")
+        wanted = self.config.min_rise_fraction * self.grasp_config.lift_height_m
+        if rise is None:
+            if not grip.stalled:
+                raise _StepFailedError("no depth to verify the lift and the gripper did not stall")
+            self._status("verify", "no depth to verify; the stalled gripper says it holds")
+            return
+        if not math.isfinite(rise) or rise < wanted:
+            raise _StepFailedError(
+                f"the object rose {rise * 1000:.0f} mm, expected at least {wanted * 1000:.0f} mm"
+            )
+        self._status("verify", f"object rose {rise * 1000:.0f} mm")

@@ -1,0 +1,218 @@
+"""Grasp execution: the sequence, contact abort, cancel, verification, and no motion on refusal."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import numpy as np
+import pytest
+
+from spatialbot_ros.core.contact import ContactReading
+from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, GraspRefusal, plan_grasp
+from spatialbot_ros.core.kinematics import URKinematics
+from spatialbot_ros.core.safety import SafetyLimits
+from spatialbot_ros.core.transforms import RigidTransform
+from spatialbot_ros.pipeline.grasp_executor import (
+    ExecutionStatus,
+    ExecutorConfig,
+    GraspExecutor,
+    lift_rise_m,
+)
+from spatialbot_ros.pipeline.motion import DryRunBackend, DryRunGripper, MotionPlan, MotionResult
+
+HOME = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
+
+
+def cup(center=(0.5, 0.1), r=0.035, h=0.09, n=800, seed=0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    th = rng.uniform(0, 2 * np.pi, n)
+    z = rng.uniform(0, h, n)
+    return np.column_stack((center[0] + r * np.cos(th), center[1] + r * np.sin(th), z))
+
+
+class SlowDryRun(DryRunBackend):
+    """Execution takes `seconds` (or until halted), so contact can be polled meanwhile."""
+
+    def __init__(self, seconds: float = 0.3) -> None:
+        super().__init__(HOME)
+        self.seconds = seconds
+
+    def execute(self, plan: MotionPlan, cancel: threading.Event | None = None) -> MotionResult:
+        if cancel is not None and cancel.wait(self.seconds):
+            self.calls.append(("execute", {"plan": plan, "halted": True}))
+            return MotionResult(False, cancelled=True)
+        return super().execute(plan, cancel)
+
+
+def lifted_observer(backend: DryRunBackend, points: np.ndarray):  # type: ignore[no-untyped-def]
+    """Object points as a depth view would return them: raised once the lift has executed."""
+
+    def observe() -> np.ndarray:
+        executed = [c for c in backend.calls if c[0] == "execute"]
+        return points + (np.array([0, 0, 0.1]) if len(executed) >= 3 else 0.0)
+
+    return observe
+
+
+def near_reading() -> ContactReading:
+    return ContactReading("near", 12.0)
+
+
+def motion_calls(backend: DryRunBackend) -> list[str]:
+    return [name for name, _ in backend.calls if name != "current_joint_state"]
+
+
+def test_full_sequence_succeeds_and_reports_every_step() -> None:
+    motion = DryRunBackend(HOME)
+    gripper = DryRunGripper(stall_at_position=0.45)
+    statuses: list[ExecutionStatus] = []
+    ex = GraspExecutor(motion, gripper, on_status=statuses.append)
+    pts = cup()
+    result = ex.grasp_points(pts, contact=near_reading, observe_object=lifted_observer(motion, pts))
+    assert result.ok, result.reason
+    assert result.rise_m == pytest.approx(0.1)
+    assert result.gripper is not None
+    assert result.gripper.stalled
+    steps = [s.step for s in statuses]
+    order = ["check", "open", "pre_grasp", "approach", "close", "lift", "verify", "done"]
+    assert [s for s in order if s in steps] == order
+    assert sorted(set(steps), key=steps.index) == order
+    assert motion_calls(motion) == [
+        "plan_to_pose",
+        "execute",
+        "plan_to_pose",
+        "execute",
+        "plan_to_pose",
+        "execute",
+    ]
+    # the approach and lift are straight lines, the approach slower
+    kinds = [args for name, args in motion.calls if name == "plan_to_pose"]
+    assert [k["cartesian"] for k in kinds] == [False, True, True]
+    assert kinds[1]["velocity_scaling"] < kinds[0]["velocity_scaling"]
+    assert [c[1]["position"] for c in gripper.calls] == [0.0, pytest.approx(0.7929)]
+    np.testing.assert_allclose(motion.current_joint_state(), result.plan.q_lift, atol=1e-6)  # type: ignore[union-attr]
+    assert result.as_dict()["outcome"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("points", "fragment"),
+    [
+        (cup(center=(1.3, 0.0)), "outside the workspace box"),
+        (cup(center=(0.5, 0.1)) - np.array([0, 0, 0.3]), "below the table"),
+        (cup(center=(0.78, 0.35)), "max reach"),
+        (np.full((100, 3), np.nan), "NaN"),
+        (np.zeros((0, 3)), "shape"),
+    ],
+)
+def test_unsafe_targets_are_refused_without_any_backend_call(
+    points: np.ndarray, fragment: str
+) -> None:
+    motion = DryRunBackend(HOME)
+    gripper = DryRunGripper()
+    result = GraspExecutor(motion, gripper).grasp_points(points)
+    assert result.outcome == "refused"
+    assert fragment in result.reason
+    assert motion.calls == []
+    assert gripper.calls == []
+
+
+def _plan() -> GraspPlan:
+    result = plan_grasp(cup(), GraspConfig(), URKinematics(), SafetyLimits(), HOME)
+    assert isinstance(result, GraspPlan)
+    return result
+
+
+def test_tampered_plans_are_refused_without_any_backend_call() -> None:
+    plan = _plan()
+    m = plan.grasp.matrix.copy()
+    m[2, 3] -= 0.2  # 20 cm lower: the pads would be in the table
+    low = RigidTransform(m, "base_link", "tool0")
+    bad_pose = dataclasses.replace(plan, grasp=low)
+    bad_joints = dataclasses.replace(plan, q_grasp=plan.q_grasp + 0.3)
+    nan_joints = dataclasses.replace(plan, q_lift=np.full(6, np.nan))
+    for tampered, fragment in (
+        (bad_pose, "below the table"),
+        (bad_joints, "away from the pose"),
+        (nan_joints, "finite"),
+        (GraspRefusal("no grasp"), "no grasp"),
+    ):
+        motion, gripper = DryRunBackend(HOME), DryRunGripper()
+        result = GraspExecutor(motion, gripper).execute(tampered)
+        assert result.outcome == "refused"
+        assert fragment in result.reason
+        assert motion.calls == []
+        assert gripper.calls == []
+
+
+def test_too_fast_settings_are_refused() -> None:
+    motion, gripper = DryRunBackend(HOME), DryRunGripper()
+    ex = GraspExecutor(motion, gripper, config=ExecutorConfig(velocity_scaling=0.9))
+    result = ex.execute(_plan())
+    assert result.outcome == "refused"
+    assert "velocity scaling" in result.reason
+    assert motion.calls == []
+
+
+def test_contact_during_the_approach_stops_the_arm() -> None:
+    motion = SlowDryRun(seconds=2.0)
+    gripper = DryRunGripper(stall_at_position=0.45)
+    result = GraspExecutor(motion, gripper).execute(
+        _plan(), contact=lambda: ContactReading("contact", 1.0)
+    )
+    assert result.outcome == "failed"
+    assert "unexpected contact" in result.reason
+    assert ("cancel", {}) in motion.calls
+    halted = [args for name, args in motion.calls if name == "execute" and args.get("halted")]
+    assert len(halted) == 1
+    # never closed on it, never lifted
+    assert len(gripper.calls) == 1
+    assert len([c for c in motion.calls if c[0] == "plan_to_pose"]) == 2
+
+
+def test_cancel_at_a_step_stops_everything() -> None:
+    motion = DryRunBackend(HOME)
+    gripper = DryRunGripper(stall_at_position=0.45)
+    cancel = threading.Event()
+
+    def on_status(status: ExecutionStatus) -> None:
+        if status.step == "approach":
+            cancel.set()
+
+    ex = GraspExecutor(motion, gripper, on_status=on_status)
+    result = ex.execute(_plan(), cancel=cancel)
+    assert result.outcome == "cancelled"
+    assert ("cancel", {}) in motion.calls
+    assert ("cancel", {}) in gripper.calls
+    assert not any(c[0] == "command" and c[1]["position"] > 0 for c in gripper.calls)
+
+
+def test_cancel_while_moving_interrupts_the_approach() -> None:
+    motion = SlowDryRun(seconds=5.0)
+    cancel = threading.Event()
+    timer = threading.Timer(0.2, cancel.set)
+    timer.start()
+    result = GraspExecutor(motion, DryRunGripper(0.45)).execute(
+        _plan(), contact=near_reading, cancel=cancel
+    )
+    timer.cancel()
+    assert result.outcome == "cancelled"
+
+
+def test_empty_gripper_and_unmoved_object_fail() -> None:
+    motion = DryRunBackend(HOME)
+    result = GraspExecutor(motion, DryRunGripper()).execute(_plan())
+    assert result.outcome == "failed"
+    assert "closed fully" in result.reason
+    motion = DryRunBackend(HOME)
+    pts = cup()
+    result = GraspExecutor(motion, DryRunGripper(0.45)).execute(_plan(), observe_object=lambda: pts)
+    assert result.outcome == "failed"
+    assert "rose 0 mm" in result.reason
+
+
+def test_lift_rise() -> None:
+    pts = cup()
+    assert lift_rise_m(pts, pts + np.array([0, 0, 0.07])) == pytest.approx(0.07)
+    assert lift_rise_m(None, pts) is None
+    assert lift_rise_m(pts[:3], pts) is None
