@@ -31,8 +31,11 @@ spaces = st.sampled_from(["", " ", "  ", "\t"])
 seps = st.sampled_from([",", ", ", " , ", ";", " "])
 
 
+Box = tuple[float, float, float, float]
+
+
 @st.composite
-def norm_boxes(draw: st.DrawFn) -> tuple[float, float, float, float]:
+def norm_boxes(draw: st.DrawFn) -> Box:
     x1, x2 = sorted((draw(unit), draw(unit)))
     y1, y2 = sorted((draw(unit), draw(unit)))
     if x2 - x1 < 0.01 or y2 - y1 < 0.01:
@@ -53,7 +56,9 @@ def _fmt(values: list[float], sep: str, pad: str, decimals: int) -> str:
     swap_x=st.booleans(),
     swap_y=st.booleans(),
 )
-def test_normalised_box_round_trips(*, box, sep, pad, decimals, swap_x, swap_y) -> None:
+def test_normalised_box_round_trips(
+    *, box: Box, sep: str, pad: str, decimals: int, swap_x: bool, swap_y: bool
+) -> None:
     x1, y1, x2, y2 = box
     values = [
         x2 if swap_x else x1,
@@ -72,7 +77,7 @@ def test_normalised_box_round_trips(*, box, sep, pad, decimals, swap_x, swap_y) 
 
 @settings(max_examples=200, deadline=None)
 @given(norm_boxes(), seps)
-def test_pixel_box_is_normalised_by_image_size(box, sep) -> None:
+def test_pixel_box_is_normalised_by_image_size(box: Box, sep: str) -> None:
     x1, y1, x2, y2 = box
     px = [x1 * W, y1 * H, x2 * W, y2 * H]
     if max(px) <= 1.0:  # a pixel box inside [0, 1] is read as normalised by design
@@ -84,7 +89,7 @@ def test_pixel_box_is_normalised_by_image_size(box, sep) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(-2.0, 3.0, allow_nan=False), min_size=4, max_size=4))
-def test_any_parsed_box_is_inside_the_image_with_area(values) -> None:
+def test_any_parsed_box_is_inside_the_image_with_area(values: list[float]) -> None:
     text = _fmt(values, ", ", "", 3)
     try:
         parsed = parse_bbox(text, W, H)
@@ -139,7 +144,9 @@ def test_box_error_says_why() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(x=unit, y=unit, pad1=spaces, pad2=spaces, decimals=st.integers(1, 4), angle=st.booleans())
-def test_depth_call_round_trips(*, x, y, pad1, pad2, decimals, angle) -> None:
+def test_depth_call_round_trips(
+    *, x: float, y: float, pad1: str, pad2: str, decimals: int, angle: bool
+) -> None:
     xs, ys = f"{x:.{decimals}f}", f"{y:.{decimals}f}"
     inner = f"<{xs},{pad2}{ys}>" if angle else f"{pad1}{xs}{pad1},{pad2}{ys}{pad2}"
     text = f"Let me check Depth({inner}) first."
@@ -153,7 +160,7 @@ def test_depth_call_round_trips(*, x, y, pad1, pad2, decimals, angle) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(unit, unit), min_size=0, max_size=5))
-def test_find_all_depth_calls_in_order(points) -> None:
+def test_find_all_depth_calls_in_order(points: list[tuple[float, float]]) -> None:
     text = " and ".join(f"Depth({x:.2f}, {y:.2f})" for x, y in points)
     calls = find_depth_calls(text)
     got = [v for c in calls for v in (c.x, c.y)]
@@ -174,7 +181,7 @@ def test_partial_call_is_stripped() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(norm_boxes(), st.integers(10, 900), st.integers(10, 900))
-def test_padded_square_box_maps_back_to_the_image(box, w, h) -> None:
+def test_padded_square_box_maps_back_to_the_image(box: Box, w: int, h: int) -> None:
     side = max(w, h)
     ox, oy = (side - w) / 2, (side - h) / 2
     x1, y1, x2, y2 = box

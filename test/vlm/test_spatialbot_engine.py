@@ -41,11 +41,16 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_bunny(tmp_path_factory.mktemp("tiny_bunny"))
 
 
+def make(config: dict[str, Any]) -> SpatialBotEngine:
+    """The registered factory, typed as the concrete engine."""
+    engine = make_spatialbot_engine(config)
+    assert isinstance(engine, SpatialBotEngine)
+    return engine
+
+
 @pytest.fixture(scope="module")
 def loaded_engine(model_dir: Path) -> SpatialBotEngine:
-    return make_spatialbot_engine(
-        {"model_path": str(model_dir), "trust_remote_code": True, "device": "cpu"}
-    )
+    return make({"model_path": str(model_dir), "trust_remote_code": True, "device": "cpu"})
 
 
 @pytest.fixture
@@ -248,7 +253,7 @@ def test_model_exception_never_escapes_run(
 
 
 def test_padded_box_coordinates_map_back(model_dir: Path, frame: RGBDFrame) -> None:
-    base_engine = make_spatialbot_engine({"model_path": str(model_dir), "trust_remote_code": True})
+    base_engine = make({"model_path": str(model_dir), "trust_remote_code": True})
     engine = SpatialBotEngine(SpatialBotConfig(box_coords="padded"), loaded=base_engine.loaded)
     # 64x48 padded to 64x64: rows shift by 8 px; the cup box in padded coordinates:
     script(engine, f" [0.25, {20 / 64}, 0.75, {44 / 64}]")
@@ -300,7 +305,7 @@ def test_remote_code_needs_trust(model_dir: Path) -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_cuda_half_precision(model_dir: Path, frame: RGBDFrame, dtype: str) -> None:
-    engine = make_spatialbot_engine(
+    engine = make(
         {"model_path": str(model_dir), "trust_remote_code": True, "device": "cuda", "dtype": dtype}
     )
     model = engine.loaded.model

@@ -22,7 +22,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path: Path = build_tiny_bunny(tmp_path_factory.mktemp("tiny_bunny"))
-    model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        path, trust_remote_code=True, dtype=torch.float32
+    )
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True)
     return model.eval(), tokenizer
 
@@ -215,7 +217,9 @@ def siglip_geometry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = build_tiny_bunny(tmp_path_factory.mktemp("siglip"), image_size=384, patch_size=14)
-    model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        path, trust_remote_code=True, dtype=torch.float32
+    )
     return model.eval(), AutoTokenizer.from_pretrained(path, trust_remote_code=True)
 
 
