@@ -15,6 +15,7 @@ ranks along the last superlative relation ("second biggest"), or, with none, fro
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -394,6 +395,7 @@ class ParsedTask:
     refs: tuple[ObjectRef, ...] = field(default=(), repr=False)
     points_norm: tuple[tuple[float, float], ...] = ()  # "<0.5,0.2>" points in the text
     comparison: str | None = None  # the compared relation for proximity/size/position questions
+    yes_no: bool = False  # a question answered yes or no ("is ...", "can ...")
 
     @property
     def ref(self) -> ObjectRef | None:
@@ -763,6 +765,11 @@ def _extract_points(text: str) -> tuple[str, tuple[tuple[float, float], ...]]:
     return _POINT_RE.sub(repl, text), tuple(points)
 
 
+_YES_NO_STARTS = frozenset(
+    {"is", "are", "does", "do", "can", "could", "will", "would", "was", "were", "has", "have"}
+)
+
+
 def parse_task(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> ParsedTask:
     """Parse an English task or question; raise TaskParseError when it cannot be read."""
     if not isinstance(text, str):
@@ -786,9 +793,12 @@ def parse_task(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> ParsedTask:
     if not _WORD_RE.search(work):
         raise TaskParseError(f"cannot parse task {original!r}: expected words, got none")
     try:
-        return _parse_forms(original, work, points)
+        parsed = _parse_forms(original, work, points)
     except TaskParseError as exc:
         raise TaskParseError(f"cannot parse task {original!r}: {exc}") from None
+    if parsed.kind == "question" and work.split(maxsplit=1)[0] in _YES_NO_STARTS:
+        parsed = dataclasses.replace(parsed, yes_no=True)
+    return parsed
 
 
 def _parse_forms(original: str, work: str, points: tuple[tuple[float, float], ...]) -> ParsedTask:
