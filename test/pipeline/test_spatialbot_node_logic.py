@@ -6,6 +6,7 @@ import json
 import math
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -458,3 +459,50 @@ def test_real_engine_and_planner_end_to_end_on_a_synthetic_scene():
     assert np.linalg.norm(np.asarray(result["target"]["xyz_base_m"]) - truth_base) < 0.05
     assert result["grasp"] is not None
     assert out.pose_base.header.frame_id == "base_link"
+
+
+SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "rosbag2_jazzy_sample"
+
+
+@pytest.mark.parametrize("bag", ["sample_mcap_zstd", "sample_sqlite3_msgzstd"])
+def test_sample_bag_replayed_through_sync_and_node_logic(bag):
+    """What replay.launch.py does, without ROS: bag messages -> sync -> initial task."""
+    if not (SAMPLE / "truth.json").is_file():
+        pytest.skip(f"sample bags not found at {SAMPLE} (only in the project's shared data)")
+    from rosbags.highlevel import AnyReader
+
+    from spatialbot_ros.pipeline.ros_types import make_typestore
+    from spatialbot_ros.pipeline.sync import ApproximateTimeSync
+
+    truth = json.loads((SAMPLE / "truth.json").read_text())
+    cam = truth["camera"]
+    u, _, vt = np.linalg.svd(np.asarray(cam["R_world_from_optical"]))
+    m = np.eye(4)
+    m[:3, :3], m[:3, 3] = u @ vt, cam["position_world_m"]
+    T_world_cam = RigidTransform(m, "base_link", "camera_color_optical_frame")  # world as base
+    clock = Clock(0)
+    config = SpatialBotNodeConfig(initial_task=truth["task"], max_frame_age_s=1.0)
+    logic = SpatialBotNodeLogic(
+        config, rosbags_factory(), clock, lambda target, source, stamp: T_world_cam
+    )
+    logic.load_engine()
+    streams = {
+        truth["topics"]["color"]: "rgb",
+        truth["topics"]["depth"]: "depth",
+        truth["topics"]["color_info"]: "info",
+    }
+    sync = ApproximateTimeSync(slop_ns=NS // 20)
+    with AnyReader([SAMPLE / bag], default_typestore=make_typestore()) as reader:
+        conns = [c for c in reader.connections if c.topic in streams]
+        for conn, _, raw in reader.messages(connections=conns):
+            msg = reader.deserialize(raw, conn.msgtype)
+            clock.now_ns = stamp_to_ns(msg.header.stamp)  # --clock: sim time follows the bag
+            matched = sync.add(streams[conn.topic], stamp_to_ns(msg.header.stamp), msg)
+            if matched is not None:
+                assert logic.on_frames(*matched)
+    out = run_one(logic)
+    result = json.loads(out.result_msg.data)
+    assert result["status"] == "ok", result
+    cup = truth["cups"][truth["target_index"]]
+    truth_xyz = (cup["x_m"], cup["y_m"], cup["height_m"] / 2)
+    assert np.linalg.norm(np.asarray(result["target"]["xyz_base_m"]) - truth_xyz) < 0.04

@@ -1,0 +1,133 @@
+"""launch_testing: replay.launch.py on the shared Jazzy sample bag, as a new user would run it.
+
+    ros2 launch spatialbot_ros replay.launch.py bag:=<bag> task:="grasp the second cup from the
+    left" camera_xyz:=... camera_rpy:=...
+
+must publish the target pose and a dry-run grasp plan. Needs ROS 2 and the installed package,
+and ../shared/data (the sample bags); skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import unittest
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("rclpy", reason="needs ROS 2 (rclpy is not installed)")
+pytest.importorskip("launch_testing", reason="needs ROS 2 launch_testing")
+
+import launch
+import launch_testing.actions
+import numpy as np
+import rclpy
+from ament_index_python.packages import get_package_share_directory
+from geometry_msgs.msg import PoseStamped
+from launch.actions import IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from scipy.spatial.transform import Rotation
+from std_msgs.msg import String
+
+from spatialbot_ros.core.transforms import RigidTransform
+from spatialbot_ros.ros.conversions import reliable_qos
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "rosbag2_jazzy_sample"
+if not (DATA / "truth.json").is_file():
+    pytest.skip(
+        f"sample bags not found at {DATA} (only in the project's shared data)",
+        allow_module_level=True,
+    )
+TRUTH = json.loads((DATA / "truth.json").read_text())
+BAG = os.environ.get("SPATIALBOT_REPLAY_BAG", str(DATA / "sample_mcap_zstd"))
+# The robot base at world (0, -0.45, 0), under the camera: the cups lie 0.54 m in front of it.
+T_BASE_WORLD = RigidTransform.from_xyz_rpy((0.0, 0.45, 0.0), (0, 0, 0), "base_link", "world")
+
+
+def camera_link_pose() -> tuple[str, str]:
+    """base_link -> camera_link ('x y z', 'r p y') putting the optical frame where it was."""
+    cam = TRUTH["camera"]
+    m = np.eye(4)
+    m[:3, :3] = np.asarray(cam["R_world_from_optical"])
+    m[:3, 3] = cam["position_world_m"]
+    # Orthonormalise the rounded rotation before wrapping it.
+    u, _, vt = np.linalg.svd(m[:3, :3])
+    m[:3, :3] = u @ vt
+    T_world_optical = RigidTransform(m, "world", "camera_color_optical_frame")
+    # URDF nominal extrinsics: camera_link -> color frame (0, 0.015, 0) -> optical rpy.
+    T_link_optical = RigidTransform.from_xyz_rpy(
+        (0.0, 0.015, 0.0),
+        (-np.pi / 2, 0.0, -np.pi / 2),
+        "camera_link",
+        "camera_color_optical_frame",
+    )
+    T_base_link = T_BASE_WORLD @ T_world_optical @ T_link_optical.inverse()
+    rpy = Rotation.from_matrix(T_base_link.rotation).as_euler("xyz")
+    xyz = T_base_link.translation_m
+    return " ".join(f"{v:.6f}" for v in xyz), " ".join(f"{v:.6f}" for v in rpy)
+
+
+@pytest.mark.launch_test
+def generate_test_description() -> Any:
+    """The replay launch file with the sample bag and its task."""
+    xyz, rpy = camera_link_pose()
+    replay = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(
+            os.path.join(
+                get_package_share_directory("spatialbot_ros"), "launch", "replay.launch.py"
+            )
+        ),
+        launch_arguments={
+            "bag": BAG,
+            "task": TRUTH["task"],
+            "camera_xyz": xyz,
+            "camera_rpy": rpy,
+            "dry_run": "true",
+            "max_frame_age_s": "1000.0",
+        }.items(),
+    )
+    return launch.LaunchDescription([replay, launch_testing.actions.ReadyToTest()]), {}
+
+
+class TestReplay(unittest.TestCase):
+    """The task's target and a dry-run plan come out of the replay."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        rclpy.init()
+        cls.node = rclpy.create_node("replay_tester")
+        cls.got: dict[str, list[Any]] = {"result": [], "pose": [], "plan": []}
+        qos = reliable_qos()
+        cls.node.create_subscription(
+            String, "/spatialbot/result", lambda m: cls.got["result"].append(m), qos
+        )
+        cls.node.create_subscription(
+            PoseStamped, "/spatialbot/target_pose", lambda m: cls.got["pose"].append(m), qos
+        )
+        cls.node.create_subscription(
+            String, "/grasp/plan", lambda m: cls.got["plan"].append(m), qos
+        )
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.node.destroy_node()
+        rclpy.shutdown()
+
+    def test_target_pose_and_dry_run_plan(self) -> None:
+        deadline = time.monotonic() + 90.0
+        while time.monotonic() < deadline and not (self.got["result"] and self.got["plan"]):
+            rclpy.spin_once(self.node, timeout_sec=0.1)
+        assert self.got["result"], "no /spatialbot/result within 90 s"
+        result = json.loads(self.got["result"][-1].data)
+        assert result["status"] == "ok", result
+        cup = TRUTH["cups"][TRUTH["target_index"]]
+        truth = T_BASE_WORLD.apply([cup["x_m"], cup["y_m"], cup["height_m"] / 2])
+        error_m = np.linalg.norm(np.asarray(result["target"]["xyz_base_m"]) - truth)
+        assert error_m < 0.04, (result["target"], truth)
+        assert self.got["pose"]
+        assert self.got["pose"][-1].header.frame_id == "base_link"
+        assert self.got["plan"], "no /grasp/plan"
+        assert "refused" in json.loads(self.got["plan"][-1].data)
