@@ -101,15 +101,11 @@ class TestReplay(unittest.TestCase):
         cls.node = rclpy.create_node("replay_tester")
         cls.got: dict[str, list[Any]] = {"result": [], "pose": [], "plan": []}
         qos = reliable_qos()
+        cls.node.create_subscription(String, "/spatialbot/result", cls.got["result"].append, qos)
         cls.node.create_subscription(
-            String, "/spatialbot/result", lambda m: cls.got["result"].append(m), qos
+            PoseStamped, "/spatialbot/target_pose", cls.got["pose"].append, qos
         )
-        cls.node.create_subscription(
-            PoseStamped, "/spatialbot/target_pose", lambda m: cls.got["pose"].append(m), qos
-        )
-        cls.node.create_subscription(
-            String, "/grasp/plan", lambda m: cls.got["plan"].append(m), qos
-        )
+        cls.node.create_subscription(String, "/grasp/plan", cls.got["plan"].append, qos)
 
     @classmethod
     def tearDownClass(cls) -> None:
