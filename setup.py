@@ -41,7 +41,7 @@ setup(
         "test": [
             "pytest>=7", "pytest-cov", "hypothesis>=6", "ruff>=0.5", "mypy>=1.8",
             "types-PyYAML", "catkin_pkg>=0.5", "yourdfpy>=0.0.56", "mcap>=1.1",
-            "mcap-ros2-support>=0.5",
+            "mcap-ros2-support>=0.5", "xacro>=2", "urdf-parser-py>=0.0.4",
         ],
     },
     zip_safe=True,
