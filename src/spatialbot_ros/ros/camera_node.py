@@ -25,8 +25,8 @@ from spatialbot_ros.pipeline.camera_driver import (
 )
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
+    qos_by_name,
     rclpy_factory,
-    sensor_qos,
     spin_until_shutdown,
     status_qos,
 )
@@ -54,6 +54,11 @@ PARAMETERS = {
     "frame_timeout_s": (5.0, "a frame not arriving within this time counts as a disconnection"),
     "reconnect_initial_s": (0.5, "first retry delay after a failure; doubles on each failure"),
     "reconnect_max_s": (8.0, "longest retry delay"),
+    "image_qos": (
+        "SENSOR_DATA",
+        "QoS of the images: SENSOR_DATA (best effort) or DEFAULT (reliable)",
+    ),
+    "info_qos": ("DEFAULT", "QoS of the camera_info topics: DEFAULT (reliable) or SENSOR_DATA"),
     "publish_tf": (
         True,
         "publish the static TF below <camera_name>_link (false when the URDF does)",
@@ -90,12 +95,14 @@ class CameraNode(Node):  # type: ignore[misc]
         from sensor_msgs.msg import CameraInfo, Image
         from std_msgs.msg import String
 
-        qos = sensor_qos()
+        # As realsense-ros: images best effort, camera_info reliable (a reliable publisher
+        # also serves best-effort subscribers).
+        qos, info_qos = qos_by_name(str(p["image_qos"])), qos_by_name(str(p["info_qos"]))
         self.pub_color = self.create_publisher(Image, "color/image_raw", qos)
-        self.pub_color_info = self.create_publisher(CameraInfo, "color/camera_info", qos)
+        self.pub_color_info = self.create_publisher(CameraInfo, "color/camera_info", info_qos)
         self.pub_depth = self.create_publisher(Image, "aligned_depth_to_color/image_raw", qos)
         self.pub_depth_info = self.create_publisher(
-            CameraInfo, "aligned_depth_to_color/camera_info", qos
+            CameraInfo, "aligned_depth_to_color/camera_info", info_qos
         )
         self.pub_status = self.create_publisher(String, "~/status", status_qos())
         self._tf_sent = False

@@ -28,6 +28,7 @@ __all__ = [
     "declare_parameters",
     "make_tf_lookup",
     "parse_json_parameter",
+    "qos_by_name",
     "rclpy_factory",
     "reliable_qos",
     "sensor_qos",
@@ -88,6 +89,16 @@ def status_qos() -> QoSProfile:
         reliability=ReliabilityPolicy.RELIABLE,
         durability=DurabilityPolicy.TRANSIENT_LOCAL,
     )
+
+
+def qos_by_name(name: str) -> QoSProfile:
+    """realsense-ros style QoS names: SENSOR_DATA (best effort) or DEFAULT (reliable, 10)."""
+    key = name.strip().upper()
+    if key == "SENSOR_DATA":
+        return sensor_qos()
+    if key in ("DEFAULT", "SYSTEM_DEFAULT", "RELIABLE"):
+        return reliable_qos()
+    raise ValueError(f"expected QoS SENSOR_DATA or DEFAULT, got {name!r}")
 
 
 def declare_parameters(node: Node, spec: ParameterSpec) -> dict[str, Any]:
