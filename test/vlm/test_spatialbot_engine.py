@@ -240,6 +240,19 @@ def test_unparseable_and_too_long_tasks(engine: SpatialBotEngine, frame: RGBDFra
     assert "cannot parse task" in (result.error or "")
 
 
+def test_free_form_question_goes_to_the_model(engine: SpatialBotEngine, frame: RGBDFrame) -> None:
+    script(engine, " Blue.")
+    result = engine.run(frame, "What color is the sky?")  # no parser form for this one
+    assert result.status == "ok", result.error
+    assert result.kind == "question"
+    assert result.answer == "Blue."
+    assert any("free-form question" in note for note in result.notes)
+    script(engine, " [0.1, 0.1, 0.2, 0.2]")
+    not_a_question = engine.run(frame, "do the thing with the widget")
+    assert not_a_question.status == "error"
+    assert "cannot parse task" in (not_a_question.error or "")
+
+
 def test_model_exception_never_escapes_run(
     engine: SpatialBotEngine, frame: RGBDFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:

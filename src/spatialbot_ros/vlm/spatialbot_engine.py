@@ -169,14 +169,22 @@ class SpatialBotEngine:
         return result
 
     def _run(self, frame: RGBDFrame, task: str, result: EngineResult) -> None:
+        text = task.strip() if isinstance(task, str) else task
         try:
             parsed = parse_task(task, max_chars=self.config.max_task_chars)
+            kind, phrase = parsed.kind, parsed.object_phrase.strip()
         except TaskParseError as exc:
-            result.error = f"cannot parse task: {exc}"
-            return
-        result.kind = parsed.kind
-        grounding = parsed.kind in ("grasp", "point")
-        label = parsed.object_phrase.strip() or task.strip()
+            # A free-form question (SpatialBench asks many the parser has no form for) still
+            # goes to the model as text; anything else is reported as unparseable.
+            within = isinstance(text, str) and 0 < len(text) <= self.config.max_task_chars
+            if not (within and text.endswith("?")):
+                result.error = f"cannot parse task: {exc}"
+                return
+            kind, phrase = "question", ""
+            result.notes.append(f"task parser: {exc}; asked the model as a free-form question")
+        result.kind = kind
+        grounding = kind in ("grasp", "point")
+        label = phrase or task.strip()
         question = grounding_question(label) if grounding else task.strip()
         result.trace.append(Turn("user", question))
 
