@@ -173,3 +173,38 @@ def test_header_stamp_is_read_from_raw_cdr() -> None:
 
 def test_task_message_type() -> None:
     assert TaskMessage("x", 1).text == "x"
+
+
+@pytest.mark.parametrize(
+    ("frame_id", "shape", "encoding"),
+    [
+        ("cam", (3, 5, 3), "rgb8"),
+        ("camera_color_optical_frame", (4, 7), "16UC1"),
+        ("", (1, 1), "mono8"),
+    ],
+)
+def test_fast_image_matches_the_typestore(
+    frame_id: str, shape: tuple[int, ...], encoding: str
+) -> None:
+    from replay_bags import image_msg
+
+    from spatialbot_ros.pipeline.ros_types import make_typestore
+    from spatialbot_ros.replay.reader import fast_image
+
+    dtype = np.uint16 if encoding == "16UC1" else np.uint8
+    array = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
+    msg = image_msg(array, encoding, 7 * NS + 9)
+    msg.header.frame_id = frame_id
+    store = make_typestore()
+    raw = store.serialize_cdr(msg, "sensor_msgs/msg/Image")
+    ref = store.deserialize_cdr(raw, "sensor_msgs/msg/Image")
+    fast = fast_image(raw)
+    assert fast is not None
+    for field in ("height", "width", "encoding", "is_bigendian", "step"):
+        assert getattr(fast, field) == getattr(ref, field)
+    assert fast.header.frame_id == frame_id
+    assert (fast.header.stamp.sec, fast.header.stamp.nanosec) == (7, 9)
+    np.testing.assert_array_equal(fast.data, ref.data)
+    assert fast_image(raw[:-1]) is None  # truncated data: fall back to the typestore
+    big_endian = bytes([0, 0]) + bytes(raw[2:])
+    assert fast_image(big_endian) is None

@@ -6,8 +6,10 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any
+
+import numpy as np
 
 from spatialbot_ros.core.errors import SpatialBotRosError
 from spatialbot_ros.core.frame import RGBDFrame
@@ -26,6 +28,7 @@ __all__ = [
     "BagInfo",
     "CameraTopics",
     "TaskMessage",
+    "fast_image",
     "format_stamp",
     "header_stamp_ns",
 ]
@@ -92,6 +95,51 @@ def header_stamp_ns(raw: bytes | memoryview) -> int:
     little = raw[1] & 0x01  # encapsulation id: 0x0001 CDR_LE, 0x0000 CDR_BE
     sec, nanosec = struct.unpack_from("<iI" if little else ">iI", raw, 4)
     return int(sec) * 1_000_000_000 + int(nanosec)
+
+
+def _align4(offset: int) -> int:
+    return (offset + 3) & ~3
+
+
+def fast_image(raw: bytes | memoryview) -> SimpleNamespace | None:
+    """A sensor_msgs/Image read straight from little-endian CDR, data as a zero-copy view.
+
+    The general deserialiser costs ~0.3 ms per 640x480 image; this reads the seven fields in
+    ~10 us. Returns None for anything unusual (big-endian CDR, inconsistent lengths) so the
+    caller falls back to the typestore.
+    """
+    buf = memoryview(raw)
+    if len(buf) < 32 or buf[1] != 0x01:
+        return None
+    base = 4  # CDR offsets count from after the encapsulation header
+    try:
+        sec, nanosec, n = struct.unpack_from("<iII", buf, base)
+        pos = 12 + n
+        frame_id = bytes(buf[base + 12 : base + pos - 1]).decode()
+        pos = _align4(pos)
+        height, width, n = struct.unpack_from("<III", buf, base + pos)
+        pos += 12
+        encoding = bytes(buf[base + pos : base + pos + n - 1]).decode()
+        pos += n
+        is_bigendian = buf[base + pos]
+        pos = _align4(pos + 1)
+        step, n = struct.unpack_from("<II", buf, base + pos)
+        pos += 8
+    except (struct.error, UnicodeDecodeError):
+        return None
+    if base + pos + n > len(buf) or n != step * height:
+        return None
+    data = np.frombuffer(buf, dtype=np.uint8, count=n, offset=base + pos)
+    stamp = SimpleNamespace(sec=sec, nanosec=nanosec)
+    return SimpleNamespace(
+        header=SimpleNamespace(stamp=stamp, frame_id=frame_id),
+        height=height,
+        width=width,
+        encoding=encoding,
+        is_bigendian=is_bigendian,
+        step=step,
+        data=data,
+    )
 
 
 def _storage_of(path: Path) -> str:
@@ -288,8 +336,12 @@ class BagFrameReader:
         from spatialbot_ros.pipeline.ros_messages import frame_from_messages
 
         color_topic, depth_topic = self._conns["color"].topic, self._conns["depth"].topic
-        color_msg = self._deserialize(color[1], IMAGE_TYPE, color_topic, color[0])
-        depth_msg = self._deserialize(depth[1], IMAGE_TYPE, depth_topic, depth[0])
+        color_msg = fast_image(color[1]) or self._deserialize(
+            color[1], IMAGE_TYPE, color_topic, color[0]
+        )
+        depth_msg = fast_image(depth[1]) or self._deserialize(
+            depth[1], IMAGE_TYPE, depth_topic, depth[0]
+        )
         try:
             return frame_from_messages(color_msg, depth_msg, info)
         except SpatialBotRosError as exc:
@@ -307,13 +359,17 @@ class BagFrameReader:
             raise BagReadError(f"{self.path}: bag is not open (use `with BagFrameReader(...)`)")
         sync = ApproximateTimeSync(self.slop_ns, streams=("color", "depth"), queue_size=30)
         info: Any = None
+        info_raw: Any = None
+        info_ns = 0
+        decoded_raw: Any = None  # the raw camera_info `info` was decoded from
+        decoded_bytes: bytes | None = None
         seen = {"color": 0, "depth": 0}
         latest: dict[str, int] = {}
         self.closest_gap_ns = None
         self.closest_pair = None
         for role, log_ns, raw in self._raw_messages():
             if role == "info":
-                info = self._deserialize(raw, INFO_TYPE, self._conns["info"].topic, log_ns)
+                info_raw, info_ns = raw, log_ns  # deserialised only when a frame needs it
                 continue
             if role == "task":
                 msg = self._deserialize(raw, STRING_TYPE, self._conns["task"].topic, log_ns)
@@ -337,6 +393,12 @@ class BagFrameReader:
             matched = sync.add(role, stamp, (stamp, raw))
             if matched is None:
                 continue
+            if info_raw is not None and info_raw is not decoded_raw:
+                if decoded_bytes is None or bytes(info_raw) != decoded_bytes:
+                    topic = self._conns["info"].topic
+                    info = self._deserialize(info_raw, INFO_TYPE, topic, info_ns)
+                    decoded_bytes = bytes(info_raw)
+                decoded_raw = info_raw
             if info is None:
                 info = self._first_info()
             self.frames_read += 1
