@@ -215,6 +215,22 @@ def test_decode_strict_rejects_bits_the_encoder_never_sets(
         decode_depth(image)
 
 
+@pytest.mark.parametrize("position", [0, 1000, 4095, 4100, 4899])
+@pytest.mark.parametrize("channel", [0, 1, 2])
+def test_strict_check_covers_every_region_of_a_large_image(position: int, channel: int) -> None:
+    # 70x70 px: the first 4096 px are OR-folded in rows of 256 word triples, the next 800 px
+    # are reduced as leftover words, the last 4 px form the byte tail.
+    image = encode_depth(np.full((70, 70), 40000, dtype=np.uint16))
+    image.reshape(-1, 3)[position, channel] |= 2
+    with pytest.raises(InvalidImageError, match="not a SpatialBot depth image"):
+        decode_depth(image)
+
+
+def test_strict_check_allows_bits_the_encoder_does_set() -> None:
+    depth = np.random.default_rng(9).integers(0, 65536, size=(70, 70), dtype=np.uint16)
+    np.testing.assert_array_equal(decode_depth(encode_depth(depth)), depth)
+
+
 def test_decode_lenient_ignores_stray_low_bits() -> None:
     depth = np.array([[0, 1, 1024, 40000, 65535]], dtype=np.uint16)
     noisy = encode_depth(depth) | np.array([3, 7, 7], dtype=np.uint8)
