@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
+from typing import Any, ClassVar
 
 from spatialbot_ros.pipeline.ros_types import default_message
 
@@ -72,7 +72,7 @@ class _Clock:
 class FakeNode:
     """rclpy.node.Node look-alike; class attribute `overrides` sets parameter values."""
 
-    overrides: dict[str, Any] = {}
+    overrides: ClassVar[dict[str, Any]] = {}
     now_ns = 0
 
     def __init__(self, name: str, **_: Any) -> None:
@@ -84,7 +84,8 @@ class FakeNode:
         self.destroyed = False
 
     def declare_parameter(self, name: str, default: Any, descriptor: Any = None) -> _Param:
-        assert descriptor is not None and descriptor.description, f"{name} lacks a description"
+        assert descriptor is not None, f"{name} declared without a descriptor"
+        assert descriptor.description, f"{name} lacks a description"
         return _Param(self.overrides.get(name, default))
 
     def get_logger(self) -> _Logger:
@@ -130,7 +131,7 @@ class _Subscriber:
 
 
 class _Synchronizer:
-    instances: list[_Synchronizer] = []
+    instances: ClassVar[list[_Synchronizer]] = []
 
     def __init__(self, subs: list[_Subscriber], queue_size: int, slop: float) -> None:
         self.subs, self.queue_size, self.slop = subs, queue_size, slop
@@ -144,6 +145,16 @@ class _Synchronizer:
 class _Buffer:
     def lookup_transform(self, target: str, source: str, stamp: Any, timeout: Any = None) -> Any:
         raise LookupError(f'"{target}" passed to lookupTransform does not exist')
+
+
+class _Broadcaster:
+    """Static TF goes to a '/tf_static' recorder on the node."""
+
+    def __init__(self, node: FakeNode) -> None:
+        self.publisher = node.publishers.setdefault("/tf_static", _Publisher("/tf_static"))
+
+    def sendTransform(self, transforms: list[Any]) -> None:  # noqa: N802 - tf2_ros API
+        self.publisher.sent.extend(transforms)
 
 
 class _Trigger:
@@ -199,7 +210,7 @@ def install(monkeypatch: Any) -> None:
     )
     module("rclpy.duration", Duration=lambda seconds=0.0: seconds)
     module("rclpy.time", Time=lambda nanoseconds=0: nanoseconds)
-    module("rclpy.utilities", remove_ros_args=lambda args: list(args))
+    module("rclpy.utilities", remove_ros_args=list)
     module("rcl_interfaces")
     module(
         "rcl_interfaces.msg",
@@ -211,14 +222,7 @@ def install(monkeypatch: Any) -> None:
     module("tf2_ros")
     module("tf2_ros.buffer", Buffer=_Buffer)
     module("tf2_ros.transform_listener", TransformListener=lambda buffer, node: None)
-    module(
-        "tf2_ros.static_transform_broadcaster",
-        StaticTransformBroadcaster=lambda node: types.SimpleNamespace(
-            sendTransform=lambda tfs: node.publishers.setdefault(
-                "/tf_static", _Publisher("/tf_static")
-            ).sent.extend(tfs)
-        ),
-    )
+    module("tf2_ros.static_transform_broadcaster", StaticTransformBroadcaster=_Broadcaster)
     module("std_srvs")
     module("std_srvs.srv", Trigger=_Trigger)
     for package, names in MESSAGES.items():
