@@ -153,7 +153,7 @@ class _Broadcaster:
     def __init__(self, node: FakeNode) -> None:
         self.publisher = node.publishers.setdefault("/tf_static", _Publisher("/tf_static"))
 
-    def sendTransform(self, transforms: list[Any]) -> None:  # noqa: N802 - tf2_ros API
+    def sendTransform(self, transforms: list[Any]) -> None:
         self.publisher.sent.extend(transforms)
 
 
