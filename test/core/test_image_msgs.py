@@ -146,6 +146,15 @@ def test_every_data_container_gives_the_same_image(data_type: str) -> None:
     )
 
 
+def test_strided_1d_data_is_copied_not_refused() -> None:
+    expected = random_array("mono8")
+    msg = raw_image(expected, "mono8")
+    doubled = np.zeros(msg.data.size * 2, dtype=np.uint8)
+    doubled[::2] = msg.data
+    msg.data = doubled[::2]
+    np.testing.assert_array_equal(image_to_numpy(msg), expected)
+
+
 def test_longer_data_than_step_times_height_is_tolerated() -> None:
     expected = random_array("mono8")
     msg = raw_image(expected, "mono8", data_type="bytes")

@@ -92,7 +92,8 @@ def _data_bytes(data: Any) -> npt.NDArray[np.uint8]:
     """The message's data as a flat uint8 array, a view where the object exports a buffer."""
     if isinstance(data, np.ndarray):
         if data.dtype == np.uint8 and data.ndim == 1:
-            return data
+            # A strided 1-D view exports no contiguous buffer: only then is a copy needed.
+            return data if data.flags.c_contiguous else np.ascontiguousarray(data)
         if data.flags.c_contiguous and data.dtype.kind in "uif":
             return data.reshape(-1).view(np.uint8)
         raise InvalidImageError(
