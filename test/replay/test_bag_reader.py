@@ -143,15 +143,29 @@ def test_unknown_encoding_names_topic_and_time(tmp_path: Path) -> None:
     assert len(got) == 2  # the frames before the bad one came through
 
 
+def test_truncated_mcap_yields_frames_up_to_the_damage_then_names_where(tmp_path: Path) -> None:
+    # A recorder killed mid-write leaves no footer: rosbags cannot open it, the sequential
+    # fallback reads every complete chunk, then stops with the topic and time.
+    bag = write_bag(tmp_path / "bag", BagSpec(frames=150, storage="mcap"))
+    path = data_file(bag)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    got: list[RGBDFrame] = []
+    pattern = r"unreadable after /camera/\S+ at t=\d+\.\d+ s"
+    with pytest.raises(BagReadError, match=pattern), BagFrameReader(bag) as reader:
+        got.extend(item for item in reader if isinstance(item, RGBDFrame))
+    assert 20 < len(got) < 150
+    np.testing.assert_array_equal(got[-1].depth_mm, scene(len(got) - 1)[1])
+
+
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
-def test_truncated_bag_is_a_clear_read_error(tmp_path: Path, storage: str) -> None:
+def test_bag_cut_inside_its_only_chunk_is_a_clear_read_error(tmp_path: Path, storage: str) -> None:
     bag = write_bag(tmp_path / "bag", BagSpec(frames=12, storage=storage))
     path = data_file(bag)
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(BagReadError, match=str(bag)) as info:
+    with pytest.raises(BagReadError, match=f"cannot open bag {bag}"):
         _frames(bag)
-    assert "unreadable" in str(info.value) or "cannot open" in str(info.value)
 
 
 def test_missing_path_is_a_read_error(tmp_path: Path) -> None:

@@ -182,6 +182,7 @@ class BagFrameReader:
         self.last_position = ""
         self.closest_gap_ns: int | None = None
         self.closest_pair: tuple[int, int] | None = None
+        self.salvaged: str | None = None  # why the bag is read sequentially, if it is
 
     def __enter__(self) -> BagFrameReader:
         """Open the bag and check its topics."""
@@ -209,10 +210,7 @@ class BagFrameReader:
             self._reader = AnyReader([self.path], default_typestore=self._typestore)
             self._reader.open()
         except Exception as exc:  # rosbags, sqlite3, zstd and mcap raise their own types
-            self._reader = None
-            raise BagReadError(
-                f"cannot open bag {self.path} ({_storage_of(self.path)}): {exc}"
-            ) from exc
+            self._reader = self._salvage(exc)
         reader = self._reader
         by_topic: dict[str, Any] = {}
         for conn in reader.connections:
@@ -243,6 +241,20 @@ class BagFrameReader:
         self._conns["info"] = info_conn
         if self.topics.task and self.topics.task in by_topic:
             self._conns["task"] = self._require(by_topic, self.topics.task, STRING_TYPE)
+
+    def _salvage(self, exc: Exception) -> Any:
+        """A sequential reader for an mcap file whose end is missing, or BagReadError."""
+        files = [self.path] if self.path.is_file() else sorted(self.path.glob("*.mcap"))
+        error = BagReadError(f"cannot open bag {self.path} ({_storage_of(self.path)}): {exc}")
+        if len(files) != 1 or files[0].suffix != ".mcap":
+            raise error from exc
+        from spatialbot_ros.replay.salvage import McapStreamSource
+
+        source = McapStreamSource(files[0], self._typestore)
+        if not any(c.msgcount for c in source.connections):
+            raise error from exc
+        self.salvaged = f"{exc}; reading the {source.end_time - source.start_time} ns before it"
+        return source
 
     def close(self) -> None:
         """Close the bag (safe to call twice)."""
@@ -310,8 +322,9 @@ class BagFrameReader:
                 where = (
                     f"after {self._where(last_topic, last_time)}" if last_topic else "at the start"
                 )
+                why = str(exc) or "the file ends inside a record (truncated)"
                 raise BagReadError(
-                    f"{self.path}: bag unreadable {where}: {type(exc).__name__}: {exc}"
+                    f"{self.path}: bag unreadable {where}: {type(exc).__name__}: {why}"
                 ) from exc
             last_topic, last_time = conn.topic, int(log_ns)
             self.last_position = self._where(last_topic, last_time)
