@@ -153,7 +153,7 @@ def _pose_matrix(pose: RigidTransform | npt.ArrayLike, reasons: list[str]) -> An
         return None
     r = m[:3, :3]
     # cheaper than np.allclose/np.linalg.det, which dominate when planning many candidates
-    if float(np.abs(r @ r.T - _EYE3).max()) > 1e-6 or float(np.dot(np.cross(r[0], r[1]), r[2])) < 0:
+    if float(np.abs(r @ r.T - _EYE3).max()) > 1e-6 or _det3(r) < 0:
         reasons.append("pose rotation is not a proper rotation")
         return None
     return m
@@ -250,6 +250,14 @@ def check_scaling(
         if not (math.isfinite(value) and 0.0 < value <= cap):
             reasons.append(f"{name} must be in (0, {cap}], got {value}")
     return SafetyVerdict.from_reasons(reasons)
+
+
+def _det3(r: npt.NDArray[np.float64]) -> float:
+    return float(
+        r[0, 0] * (r[1, 1] * r[2, 2] - r[1, 2] * r[2, 1])
+        - r[0, 1] * (r[1, 0] * r[2, 2] - r[1, 2] * r[2, 0])
+        + r[0, 2] * (r[1, 0] * r[2, 1] - r[1, 1] * r[2, 0])
+    )
 
 
 def _fmt(v: npt.ArrayLike) -> str:

@@ -1,0 +1,145 @@
+"""Benchmark grasp synthesis + IK + safety for one target on one CPU core.
+
+Run:  PYTHONPATH=src python bench/bench_grasp.py [--targets N] [--repeats R]
+
+For N seeded cup targets (point clouds of 1500 points on the table in front of a UR5) it times
+`plan_grasp` (object extents, candidate poses, safety checks, closed-form IK chain with
+ur_analytic_ik) and the same pipeline with a straightforward numerical IK (scipy.optimize
+least_squares on the FK pose error from the seed, restarted from perturbed seeds), and prints
+the medians and their ratio.  It also checks IK<->FK agreement over 5000 random joint states
+and the issue's target: one target <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import least_squares
+from scipy.spatial.transform import Rotation
+
+from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, plan_grasp
+from spatialbot_ros.core.kinematics import IKSolution, URKinematics
+from spatialbot_ros.core.safety import SafetyLimits
+
+HOME = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
+TARGET_MS = 10.0
+
+
+class NumericalIKKinematics(URKinematics):
+    """The baseline: IK by nonlinear least squares on the pose error, same FK and statuses."""
+
+    def ik_matrix(
+        self,
+        T_base_link_tool0: npt.NDArray[np.float64],
+        q_seed_rad: npt.ArrayLike | None = None,
+        weights: Sequence[float] = (1.0,) * 6,
+    ) -> IKSolution:
+        """Solve from the seed, then from up to 4 perturbed seeds; 1e-9 m / rad acceptance."""
+        seed = np.zeros(6) if q_seed_rad is None else np.asarray(q_seed_rad, dtype=np.float64)
+        target_R = T_base_link_tool0[:3, :3]
+        target_p = T_base_link_tool0[:3, 3]
+
+        def residual(q: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            T = self.fk_matrix(q)
+            rot = Rotation.from_matrix(target_R.T @ T[:3, :3]).as_rotvec()
+            return np.concatenate((T[:3, 3] - target_p, rot))
+
+        rng = np.random.default_rng(0)
+        lo = np.asarray(self.limits.lower_rad)
+        hi = np.asarray(self.limits.upper_rad)
+        for attempt in range(5):
+            start = seed if attempt == 0 else seed + rng.normal(0, 0.5, 6)
+            sol = least_squares(residual, np.clip(start, lo, hi), bounds=(lo, hi), xtol=1e-12)
+            if np.abs(sol.fun).max() < 1e-9:
+                which = self.singularity_of(sol.x)
+                status = "ok" if which is None else "singular"
+                return IKSolution(sol.x, status, (sol.x,), which)
+        return IKSolution(None, "unreachable")
+
+
+def targets(n: int) -> list[npt.NDArray[np.float64]]:
+    """Seeded cups 60-80 mm wide on the table, 0.35-0.7 m in front of the robot."""
+    rng = np.random.default_rng(7)
+    out = []
+    for _ in range(n):
+        r = rng.uniform(0.03, 0.04)
+        h = rng.uniform(0.08, 0.11)
+        dist = rng.uniform(0.35, 0.7)
+        az = rng.uniform(-0.8, 0.8)
+        cx, cy = dist * np.cos(az), dist * np.sin(az)
+        th = rng.uniform(0, 2 * np.pi, 1500)
+        z = rng.uniform(0, h, 1500)
+        pts = np.column_stack((cx + r * np.cos(th), cy + r * np.sin(th), z))
+        out.append(pts + rng.normal(0, 0.001, pts.shape))
+    return out
+
+
+def time_planning(
+    kin: URKinematics, pts_list: list[npt.NDArray[np.float64]], repeats: int
+) -> tuple[float, float, int]:
+    """Median wall and CPU (thread) ms per plan over all targets and repeats, and plans found."""
+    cfg, safety = GraspConfig(), SafetyLimits()
+    wall, cpu, planned = [], [], 0
+    for pts in pts_list:
+        for i in range(repeats):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            result = plan_grasp(pts, cfg, kin, safety, HOME)
+            cpu.append((time.thread_time() - c0) * 1e3)
+            wall.append((time.perf_counter() - t0) * 1e3)
+            if i == 0:
+                planned += isinstance(result, GraspPlan)
+    return statistics.median(wall), statistics.median(cpu), planned
+
+
+def ik_fk_agreement(kin: URKinematics, n: int = 5000) -> float:
+    """Largest |FK(IK(FK(q))) - FK(q)| element over n seeded random joint states."""
+    rng = np.random.default_rng(1)
+    worst = 0.0
+    for q in rng.uniform(-np.pi, np.pi, (n, 6)):
+        T = kin.fk_matrix(q)
+        sol = kin.ik_matrix(T, q)
+        if sol.q is None:
+            return float("inf")
+        worst = max(worst, float(np.abs(kin.fk_matrix(sol.q) - T).max()))
+    return worst
+
+
+def main() -> None:
+    """Run and print."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--targets", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    kin = URKinematics("ur5")
+    pts_list = targets(args.targets)
+    plan_grasp(pts_list[0], GraspConfig(), kin, SafetyLimits(), HOME)  # warm imports
+    fast_ms, fast_cpu, fast_ok = time_planning(kin, pts_list, args.repeats)
+    base_ms, base_cpu, base_ok = time_planning(
+        NumericalIKKinematics("ur5"), pts_list, max(1, args.repeats // 5)
+    )
+    worst = ik_fk_agreement(kin)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"grasp synthesis + IK + safety, one target (median of {args.targets} targets),")
+    print(f"one core, load average {load:.1f} on {os.cpu_count()} CPUs; wall ms / CPU ms:")
+    print(
+        f"  closed-form IK (ur_analytic_ik) : {fast_ms:8.3f} / {fast_cpu:8.3f}  ({fast_ok} planned)"
+    )
+    print(
+        f"  numerical IK (scipy baseline)   : {base_ms:8.3f} / {base_cpu:8.3f}  ({base_ok} planned)"
+    )
+    print(f"  speed-up (CPU)                  : {base_cpu / fast_cpu:8.1f} x")
+    print(f"IK<->FK max element error over 5000 random states: {worst:.2e}")
+    verdict = "OK" if fast_ms <= TARGET_MS else "MISSED (wall; see CPU time when loaded)"
+    print(f"target <= {TARGET_MS:.0f} ms per target: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
