@@ -52,7 +52,10 @@ def depth_to_mm(
         return np.asarray(depth, dtype=np.uint16)  # already mm: no copy
     if depth.dtype.kind not in "uif" or depth.dtype == np.bool_:
         raise InvalidImageError(f"depth must be numeric, got {depth.dtype}")
-    mm = depth.astype(np.float64) * (scale_m * 1000.0)
+    mm = depth.astype(np.float64)
+    factor = scale_m * 1000.0
+    if factor != 1.0:
+        mm *= factor
     return _float_mm_to_uint16(mm, invalid)
 
 
@@ -66,23 +69,25 @@ def depth_m_to_mm(
 def _float_mm_to_uint16(
     mm: npt.NDArray[np.float64], invalid: InvalidPolicy
 ) -> npt.NDArray[np.uint16]:
+    """Round float mm (a scratch array, overwritten) to uint16 under the range policy."""
+    np.rint(mm, out=mm)
+    # NaN fails both comparisons, so one range test catches NaN, +-inf, < 0 and > 65535.
     with np.errstate(invalid="ignore"):
-        rounded = np.rint(mm)
-        bad = ~np.isfinite(rounded) | (rounded < 0) | (rounded > MAX_DEPTH_MM)
-    if bad.any():
+        ok = mm >= 0.0
+        ok &= mm <= MAX_DEPTH_MM
+    if not ok.all():
+        bad = ~ok
         if invalid == "reject":
-            n_nan = int(np.isnan(mm).sum())
-            n_inf = int(np.isinf(mm).sum())
             with np.errstate(invalid="ignore"):
-                n_neg = int((rounded < 0).sum())
-                n_big = int((rounded > MAX_DEPTH_MM).sum())
+                n_neg = int((mm < 0).sum())
+                n_big = int((mm > MAX_DEPTH_MM).sum())
             raise DepthRangeError(
                 f"depth has {int(bad.sum())} values SpatialBot cannot encode "
-                f"(NaN {n_nan}, inf {n_inf}, negative {n_neg}, >= 65536 mm {n_big}); "
-                "expected 0..65535 mm"
+                f"(NaN {int(np.isnan(mm).sum())}, inf {int(np.isinf(mm).sum())}, "
+                f"negative {n_neg}, >= 65536 mm {n_big}); expected 0..65535 mm"
             )
-        rounded = np.where(bad, 0.0, rounded)
-    return rounded.astype(np.uint16)
+        np.copyto(mm, 0.0, where=bad)
+    return mm.astype(np.uint16)
 
 
 def encode_depth(
