@@ -33,6 +33,7 @@ ROSDEP_KEYS = {
     "ament_index_python": "ament_index_python",
 }
 ROS_PACKAGES_IMPORTED_BY_NAME = {
+    "shape_msgs",
     "rclpy",
     "rcl_interfaces",
     "rosidl_runtime_py",
