@@ -318,3 +318,13 @@ def test_property_lenient_decode_matches_reference_and_strict_agrees(image: np.n
     else:
         with pytest.raises(InvalidImageError):
             decode_depth(image)
+
+
+def test_conversions_leave_the_caller_array_untouched() -> None:
+    depth_m = np.array([[np.nan, 1.2, -2.0, 80.0]], dtype=np.float64)
+    before = depth_m.copy()
+    depth_m_to_mm(depth_m)
+    depth_to_mm(depth_m, scale_m=1.0)
+    encode_depth(depth_m * 1000.0)
+    encode_depth(depth_m)
+    np.testing.assert_array_equal(depth_m, before)
