@@ -222,3 +222,26 @@ def test_fast_image_matches_the_typestore(
     assert fast_image(raw[:-1]) is None  # truncated data: fall back to the typestore
     big_endian = bytes([0, 0]) + bytes(raw[2:])
     assert fast_image(big_endian) is None
+
+
+def _as_humble_bag(bag: Path) -> None:
+    """Make a sqlite3 bag look like Humble wrote it: no stored definitions, no ros_distro."""
+    import sqlite3
+
+    db = sqlite3.connect(data_file(bag))
+    with db:
+        db.execute("DELETE FROM message_definitions")
+    db.close()
+    meta = bag / "metadata.yaml"
+    lines = [ln for ln in meta.read_text().splitlines() if "ros_distro" not in ln]
+    meta.write_text("\n".join(lines) + "\n")
+
+
+def test_humble_sqlite3_bag_without_definitions_reads_with_humble_types(tmp_path: Path) -> None:
+    bag = write_bag(tmp_path / "bag", BagSpec(frames=3, storage="sqlite3"))
+    _as_humble_bag(bag)
+    with BagFrameReader(bag) as reader:
+        assert reader.distro == "humble"
+        frames = [item for item in reader if isinstance(item, RGBDFrame)]
+    assert len(frames) == 3
+    np.testing.assert_array_equal(frames[2].depth_mm, scene(2)[1])
