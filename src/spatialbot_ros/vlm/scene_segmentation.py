@@ -14,7 +14,8 @@ Pipeline (all vectorised; OpenCV only for connected components and morphology):
    where depth is missing).  Pieces of one object cut apart by a closer occluder are merged
    when colour and depth agree and only the occluder lies between them.
 6. Per object: pixel box, mask, 3D centroid of the visible points (camera optical frame),
-   width across the view and top height above the plane, a size proxy, the robust mean
+   width across the view and top height above the plane, a size proxy (width x visible
+   footprint depth x height, the lowest-error proxy on synthetic cups and boxes), the robust mean
    colour and its name.
 """
 
@@ -96,7 +97,7 @@ class SegmentedObject:
     top_height_m: float  # highest point above the plane (98th percentile)
     bottom_height_m: float  # lowest visible point above the plane (2nd percentile)
     shape: str  # "round" (side points on a circle) or "angular"
-    size_m3: float  # width^2 * top height: a volume proxy comparable between objects
+    size_m3: float  # width * visible footprint depth * top height: a volume proxy
     rgb_mean: tuple[int, int, int]
     color: str
     depth_median_mm: float
@@ -405,7 +406,7 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
                 top_height_m=top,
                 bottom_height_m=bottom,
                 shape=shape,
-                size_m3=width * width * top,
+                size_m3=width * max(float(hi2 - lo2), 0.5 * width) * top,
                 rgb_mean=rgb_mean,
                 color=color_name(rgb_mean),
                 depth_median_mm=float(np.median(zo[::step]) * 1000.0),
