@@ -187,9 +187,10 @@ def test_verification_by_gripper_stall(stall, held):
 class BlockingBackend(DryRunBackend):
     """execute() of the given phase blocks until cancelled (a slow real arm)."""
 
-    def __init__(self, block_call: int) -> None:
+    def __init__(self, block_call: int, stopped_as_error: bool = False) -> None:
         super().__init__()
         self.block_call = block_call
+        self.stopped_as_error = stopped_as_error  # MoveGroup reports a cancelled goal so
         self.n_exec = 0
         self.started = threading.Event()
         self.cancelled = threading.Event()
@@ -201,6 +202,8 @@ class BlockingBackend(DryRunBackend):
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
                 if self.cancelled.is_set() or (cancel is not None and cancel.is_set()):
+                    if self.stopped_as_error:
+                        return MotionResult(False, error="execution failed, error code -7")
                     return MotionResult(False, cancelled=True, final_q=self._q.copy())
                 time.sleep(0.005)
             raise AssertionError("never cancelled")
@@ -232,7 +235,8 @@ def test_cancel_stops_motion_and_reports():
     assert not logic.busy
 
 
-def test_contact_during_approach_stops_and_closes(monkeypatch):
+@pytest.mark.parametrize("stopped_as_error", [False, True])
+def test_contact_during_approach_stops_and_closes(monkeypatch, stopped_as_error):
     scene = make_scene(seed=3, n_objects=1)
     T_base_cam = (
         RigidTransform.from_xyz_rpy((0.45, 0.0, 0.0), (0, 0, 0), "base_link", "world")
@@ -240,7 +244,7 @@ def test_contact_during_approach_stops_and_closes(monkeypatch):
     )
     reading = ContactReading("contact", 1.0, (), "depth", "left pad nearest")
     monkeypatch.setattr(gnl, "check_contact", lambda *a, **k: reading)
-    motion = BlockingBackend(block_call=2)  # the approach
+    motion = BlockingBackend(block_call=2, stopped_as_error=stopped_as_error)  # the approach
     logic, statuses = make_logic(motion)
     logic.plan_from_result(grasp_result())
     outcomes = []
@@ -260,6 +264,23 @@ def test_contact_during_approach_stops_and_closes(monkeypatch):
 class FailingBackend(DryRunBackend):
     def execute(self, plan, cancel=None):
         raise RuntimeError("controller not active")
+
+
+class LiftFails(DryRunBackend):
+    def execute(self, plan, cancel=None):
+        if len(self.executed) == 2:
+            return MotionResult(False, error="execution failed, error code -4")
+        return super().execute(plan, cancel)
+
+
+def test_failed_lift_is_reported_not_ignored():
+    logic, statuses = make_logic(LiftFails())
+    logic.plan_from_position(REACHABLE)
+    outcome = logic.execute()
+    assert not outcome.success
+    assert outcome.step == "lift"
+    assert "lift did not finish: execution failed, error code -4" in outcome.error
+    assert statuses[-1].level == "error"
 
 
 def test_backend_failure_becomes_an_error_status():

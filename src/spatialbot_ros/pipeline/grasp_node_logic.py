@@ -170,7 +170,9 @@ class GraspNodeLogic:
         self.contact = ContactMonitor(contact_mm=ContactThresholds().contact_mm)
         self.history: list[GraspStatus] = []
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self._cancel = threading.Event()  # the user's cancel: ends the whole sequence
+        self._stop = threading.Event()  # stops the current motion (cancel or contact)
+        self._contact_stopped = False
         self._frame: RGBDFrame | None = None
         self._T_base_camera: RigidTransform | None = None
         self._phase = "idle"
@@ -219,8 +221,10 @@ class GraspNodeLogic:
             self._emit("warn", "contact", f"contact check skipped: {exc}")
             return None
         state = self.contact.update(reading)
-        if self.contact.in_contact:
+        if self.contact.in_contact and not self._contact_stopped:
+            self._contact_stopped = True
             self._emit("info", "contact", f"contact on depth ({reading.detail}); stopping approach")
+            self._stop.set()  # backends poll it and cancel their goal
             self.motion.cancel()
         return state
 
@@ -334,6 +338,7 @@ class GraspNodeLogic:
     def cancel(self) -> GraspStatus:
         """Stop any motion now; the running execute() returns cancelled."""
         self._cancel.set()
+        self._stop.set()
         self.motion.cancel()
         self.gripper.cancel()
         return self._emit(
@@ -354,6 +359,7 @@ class GraspNodeLogic:
                 return GraspOutcome(False, step="execute", error="a grasp is already executing")
             self._busy = True
         self._cancel.clear()
+        self._contact_stopped = False
         self.contact.reset()
         outcome = GraspOutcome(False)
         try:
@@ -389,13 +395,20 @@ class GraspNodeLogic:
         self._emit("info", name, message)
         return time.perf_counter()
 
-    def _move(self, outcome: GraspOutcome, plan_fn: Callable[[], Any], what: str) -> MotionResult:
+    def _move(
+        self, outcome: GraspOutcome, plan_fn: Callable[[], Any], what: str, *, guarded: bool = False
+    ) -> MotionResult:
         motion_plan = plan_fn()
         if not motion_plan.ok:
             raise SpatialBotRosError(f"planning {what} failed: {motion_plan.error}")
-        result = self.motion.execute(motion_plan, self._cancel)
-        if result.cancelled and self._cancel.is_set():
+        if self._cancel.is_set():
             raise GraspCancelledError(what)
+        self._stop.clear()
+        result = self.motion.execute(motion_plan, self._stop)
+        if self._cancel.is_set():
+            raise GraspCancelledError(what)
+        if not result.ok and not (guarded and self._contact_stopped):
+            raise SpatialBotRosError(f"{what} did not finish: {result.error or 'stopped'}")
         return result
 
     def _sequence(self, plan: GraspPlan, outcome: GraspOutcome) -> None:
@@ -429,12 +442,11 @@ class GraspNodeLogic:
                 q_hint=plan.q_grasp,
             ),
             "approach",
+            guarded=True,
         )
         outcome.contact = self.contact.state
-        if approach.cancelled:  # stopped by the contact monitor: a guarded move, not an error
+        if self._contact_stopped and not approach.ok:  # a guarded move stopped by contact
             self._emit("info", "approach", "approach stopped at contact; closing here")
-        elif not approach.ok:
-            raise SpatialBotRosError(f"approach did not finish: {approach.error}")
         outcome.durations_s["approach"] = time.perf_counter() - t
 
         t = self._step(outcome, "closing", "closing the gripper")
