@@ -84,6 +84,16 @@ def test_loads_through_automodel_with_remote_code(loaded_engine: SpatialBotEngin
     assert isinstance(loaded_engine, base.GroundingEngine)
 
 
+def test_built_by_name_through_the_registry(model_dir: Path, frame: RGBDFrame) -> None:
+    assert "spatialbot" in base.available_engines()
+    engine = base.make_engine(
+        "spatialbot", {"model_path": model_dir, "trust_remote_code": True, "device": "cpu"}
+    )
+    assert isinstance(engine, SpatialBotEngine)
+    assert engine.name == "spatialbot"
+    assert engine.run(frame, "How many cups are there?").engine == "spatialbot"
+
+
 def test_module_import_does_not_import_torch() -> None:
     code = (
         "import sys, spatialbot_ros.vlm.spatialbot_engine, spatialbot_ros.vlm.tool_loop; "
