@@ -157,6 +157,24 @@ class _Broadcaster:
         self.publisher.sent.extend(transforms)
 
 
+class _Executor:
+    """Spins through the fake rclpy.spin, so a test can make spinning end as it likes."""
+
+    def __init__(self, *_: Any, **__: Any) -> None:
+        self.nodes: list[Any] = []
+        self.shut_down = False
+
+    def add_node(self, node: Any) -> None:
+        self.nodes.append(node)
+
+    def spin(self) -> None:
+        for node in self.nodes:
+            sys.modules["rclpy"].spin(node)
+
+    def shutdown(self) -> None:
+        self.shut_down = True
+
+
 class _Trigger:
     class Request:
         pass
@@ -205,7 +223,7 @@ def install(monkeypatch: Any) -> None:
     )
     module(
         "rclpy.executors",
-        MultiThreadedExecutor=object,
+        MultiThreadedExecutor=_Executor,
         ExternalShutdownException=type("ExternalShutdownException", (Exception,), {}),
     )
     module("rclpy.duration", Duration=lambda seconds=0.0: seconds)

@@ -234,3 +234,34 @@ def test_spin_until_shutdown_is_quiet_on_ctrl_c(ros):
     assert closed == [True]
     assert node.destroyed
     assert not sys.modules["rclpy"].ok()
+
+
+def test_run_node_exit_status(ros, capsys):
+    from spatialbot_ros.ros import conversions
+
+    def broken() -> Any:
+        raise ValueError("busy_policy must be 'queue' or 'reject', got 'drop'")
+
+    assert conversions.run_node(broken) == 1
+    assert "cannot start: busy_policy must be" in capsys.readouterr().err
+
+    def interrupted(node):
+        raise KeyboardInterrupt
+
+    sys.modules["rclpy"].spin = interrupted
+    nodes = []
+
+    def make() -> Any:
+        nodes.append(ros.FakeNode("n"))
+        return nodes[-1]
+
+    assert conversions.run_node(make, multithreaded=True) == 0
+    assert nodes[0].destroyed
+
+
+def test_grasp_node_with_an_unavailable_backend_does_not_start(ros, capsys):
+    from spatialbot_ros.ros import grasp_node
+
+    ros.FakeNode.overrides = {"motion_backend": "no_such_backend"}
+    assert grasp_node.main([]) == 1
+    assert "expected a motion backend" in capsys.readouterr().err

@@ -9,10 +9,10 @@ the driver reconnects with back-off while the node keeps running.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
-import rclpy
 from rclpy.node import Node
 
 from spatialbot_ros.core.frame import RGBDFrame
@@ -27,7 +27,7 @@ from spatialbot_ros.ros.conversions import (
     declare_parameters,
     qos_by_name,
     rclpy_factory,
-    spin_until_shutdown,
+    run_node,
     status_qos,
 )
 
@@ -156,12 +156,10 @@ class CameraNode(Node):  # type: ignore[misc]
         self._thread.join(timeout=5.0)
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     """Entry point: `ros2 run spatialbot_ros camera_node`."""
-    rclpy.init(args=args)
-    node = CameraNode()
-    spin_until_shutdown(node, on_close=node.close)
+    return run_node(CameraNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

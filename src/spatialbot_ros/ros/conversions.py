@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import json
+import sys
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -20,6 +21,7 @@ from rclpy.qos import (
     qos_profile_sensor_data,
 )
 
+from spatialbot_ros.core.errors import SpatialBotRosError
 from spatialbot_ros.core.transforms import RigidTransform
 from spatialbot_ros.pipeline.ros_messages import MessageFactory
 
@@ -31,6 +33,7 @@ __all__ = [
     "qos_by_name",
     "rclpy_factory",
     "reliable_qos",
+    "run_node",
     "sensor_qos",
     "spin_until_shutdown",
     "status_qos",
@@ -159,8 +162,39 @@ def spin_until_shutdown(
         if executor is not None:
             executor.shutdown()
         node.destroy_node()
-        try_shutdown = getattr(rclpy, "try_shutdown", None)
-        if try_shutdown is not None:
-            try_shutdown()
-        elif rclpy.ok():
-            rclpy.shutdown()
+        _try_shutdown()
+
+
+def _try_shutdown() -> None:
+    try_shutdown = getattr(rclpy, "try_shutdown", None)  # Humble's rclpy lacks it
+    if try_shutdown is not None:
+        try_shutdown()
+    elif rclpy.ok():
+        rclpy.shutdown()
+
+
+def run_node(
+    make_node: Callable[[], Node], args: list[str] | None = None, multithreaded: bool = False
+) -> int:
+    """init, build the node, spin until shutdown; the exit status for a console script.
+
+    A node that cannot start (bad parameter, missing backend or model) says why in one line
+    and exits 1, without a traceback; Ctrl-C and SIGTERM exit 0.
+    """
+    rclpy.init(args=args)
+    try:
+        node = make_node()
+    except (SpatialBotRosError, ValueError, RuntimeError, ImportError) as exc:
+        print(f"[spatialbot_ros] cannot start: {exc}", file=sys.stderr)
+        _try_shutdown()
+        return 1
+    except KeyboardInterrupt:
+        _try_shutdown()
+        return 0
+    executor = None
+    if multithreaded:
+        from rclpy.executors import MultiThreadedExecutor
+
+        executor = MultiThreadedExecutor()
+    spin_until_shutdown(node, executor, on_close=getattr(node, "close", None))
+    return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import sys
 import threading
 from typing import Any
 
@@ -22,7 +23,6 @@ import message_filters
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Empty, String
@@ -38,8 +38,8 @@ from spatialbot_ros.ros.conversions import (
     parse_json_parameter,
     rclpy_factory,
     reliable_qos,
+    run_node,
     sensor_qos,
-    spin_until_shutdown,
     status_qos,
 )
 
@@ -295,12 +295,10 @@ class GraspNode(Node):  # type: ignore[misc]
         self._worker.join(timeout=2.0)
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     """Entry point: `ros2 run spatialbot_ros grasp_node`."""
-    rclpy.init(args=args)
-    node = GraspNode()
-    spin_until_shutdown(node, MultiThreadedExecutor(), on_close=node.close)
+    return run_node(GraspNode, args, multithreaded=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

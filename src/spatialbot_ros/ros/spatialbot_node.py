@@ -10,6 +10,7 @@ of a multi-threaded executor) never wait for the model. Publishes ~/target_pose 
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -17,7 +18,6 @@ import message_filters
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
@@ -36,8 +36,8 @@ from spatialbot_ros.ros.conversions import (
     parse_json_parameter,
     rclpy_factory,
     reliable_qos,
+    run_node,
     sensor_qos,
-    spin_until_shutdown,
     status_qos,
 )
 
@@ -212,12 +212,10 @@ class SpatialBotNode(Node):  # type: ignore[misc]
         self._worker.join(timeout=2.0)
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     """Entry point: `ros2 run spatialbot_ros spatialbot_node`."""
-    rclpy.init(args=args)
-    node = SpatialBotNode()
-    spin_until_shutdown(node, MultiThreadedExecutor(), on_close=node.close)
+    return run_node(SpatialBotNode, args, multithreaded=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sys
 import threading
 from typing import Any
 
@@ -27,7 +28,7 @@ from spatialbot_ros.pipeline.voice import (
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
     reliable_qos,
-    spin_until_shutdown,
+    run_node,
     status_qos,
 )
 
@@ -144,12 +145,10 @@ class VoiceNode(Node):  # type: ignore[misc]
         self._worker.join(timeout=2.0)
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     """Entry point: `ros2 run spatialbot_ros voice_node --ros-args -p model_path:=...`."""
-    rclpy.init(args=args)
-    node = VoiceNode()
-    spin_until_shutdown(node, on_close=node.close)
+    return run_node(VoiceNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
