@@ -84,6 +84,7 @@ def run_demo(
     from spatialbot_ros.cli import build_pipeline
     from spatialbot_ros.core.kinematics import URKinematics
     from spatialbot_ros.replay import ReplayOptions, run_replay
+    from spatialbot_ros.replay.planning import HOME_Q
     from spatialbot_ros.sim.camera import VirtualRealSense
     from spatialbot_ros.sim.contact_probe import DepthContactProbe
     from spatialbot_ros.sim.executor import GraspExecutor, GraspTargets
@@ -113,7 +114,8 @@ def run_demo(
     timings["record_bag"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pipeline = build_pipeline(engine, engine_config, q_current=HIDDEN_ARM_Q)
+    # The arm parks out of view for the picture and grasps from the ready pose: plan from there.
+    pipeline = build_pipeline(engine, engine_config, q_current=HOME_Q)
     timings["load_engine"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -154,7 +156,7 @@ def run_demo(
     with VirtualRealSense(world) as camera:
         probe = DepthContactProbe(camera, target["bbox_px"], kinematics)
         executor = GraspExecutor(world, kinematics, contact_check=probe, contact_checks=10)
-        execution = executor.execute(GraspTargets.from_plan(grasp), name)
+        execution = executor.execute(GraspTargets.from_plan(grasp), name, q_ready=HOME_Q)
         import cv2
 
         cv2.imwrite(str(out / "after_lift.png"), camera.render_rgb()[:, :, ::-1])

@@ -119,6 +119,7 @@ def run_evaluation(
 ) -> dict[str, Any]:
     """Evaluate grounding on every task of each scene and execute one grasp per scene."""
     from spatialbot_ros.cli import build_pipeline
+    from spatialbot_ros.replay.planning import HOME_Q
     from spatialbot_ros.core.kinematics import URKinematics
     from spatialbot_ros.sim.camera import DepthNoise, VirtualRealSense
     from spatialbot_ros.sim.contact_probe import DepthContactProbe
@@ -129,7 +130,8 @@ def run_evaluation(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    pipeline = build_pipeline(engine, engine_config, plan_grasps=grasp, q_current=HIDDEN_ARM_Q)
+    # The arm parks out of view for the picture and grasps from the ready pose: plan from there.
+    pipeline = build_pipeline(engine, engine_config, plan_grasps=grasp, q_current=HOME_Q)
     kinematics = URKinematics("ur5")
     records: list[dict[str, Any]] = []
     executions: list[dict[str, Any]] = []
@@ -218,7 +220,9 @@ def run_evaluation(
                         probe = DepthContactProbe(camera, result["target"]["bbox_px"], kinematics)
                         executor = GraspExecutor(world, kinematics, contact_check=probe)
                         t = time.perf_counter()
-                        outcome = executor.execute(GraspTargets.from_plan(plan), task.expected)
+                        outcome = executor.execute(
+                            GraspTargets.from_plan(plan), task.expected, q_ready=HOME_Q
+                        )
                         latency.setdefault("execute_grasp", []).append(
                             (time.perf_counter() - t) * 1e3
                         )

@@ -186,8 +186,18 @@ class GraspExecutor:
 
     # --- the grasp -----------------------------------------------------------------------------
 
-    def execute(self, targets: GraspTargets, object_name: str) -> ExecutionResult:
-        """Open, move to pre-grasp, approach checking contact, close, lift, hold; judge success."""
+    def via(self, q_ready: Sequence[float]) -> None:
+        """Go to a ready pose, turning the base joint first so the arm swings high, not low."""
+        q_now = np.asarray(self.world.data.ctrl[self.world.arm_actuators], dtype=np.float64)
+        q_turn = q_now.copy()
+        q_turn[0] = q_ready[0]
+        self.move_joints(q_turn)
+        self.move_joints(np.asarray(q_ready, dtype=np.float64))
+
+    def execute(
+        self, targets: GraspTargets, object_name: str, q_ready: Sequence[float] | None = None
+    ) -> ExecutionResult:
+        """Open, (ready pose,) pre-grasp, approach checking contact, close, lift, hold; judge."""
         timings: dict[str, float] = {}
         samples: list[ContactSample] = []
         z0 = float(self.world.object_position(object_name)[2])
@@ -195,6 +205,8 @@ class GraspExecutor:
 
         # Finger travel 0 is fully open (85 mm between the pads); open as far as planned.
         self.set_gripper(max(0.0, (2 * GRIPPER_CLOSED_POS - targets.opening_m) / 2.0))
+        if q_ready is not None:
+            self.via(q_ready)
         self.move_joints(targets.q_pre)
         timings["move_pre"] = (time.perf_counter() - t0) * 1e3
 
