@@ -14,12 +14,14 @@ node start-up without a model (import + construct + load the weight-free engine)
 from __future__ import annotations
 
 import argparse
+import array
 import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -162,8 +164,26 @@ def main() -> None:
             for k in range(8)
         ]
 
+    def rclpy_style(msgs: list[tuple[Any, Any, Any]]) -> list[tuple[Any, Any, Any]]:
+        """Images whose data is array.array('B'), as rclpy stores uint8[] fields."""
+        out = []
+        for r, d, i in msgs:
+            out.append(
+                tuple(
+                    SimpleNamespace(**{**vars(m), "data": array.array("B", bytes(m.data))})
+                    if hasattr(m, "encoding")
+                    else m
+                    for m in (r, d, i)
+                )
+            )
+        return out
+
     results: dict[str, tuple[float, float]] = {}
-    for label, msgs in (("16UC1", stream(depth_mm, "16UC1")), ("32FC1", stream(depth_m, "32FC1"))):
+    for label, msgs in (
+        ("16UC1", stream(depth_mm, "16UC1")),
+        ("32FC1", stream(depth_m, "32FC1")),
+        ("16UC1, rclpy-style array.array data", rclpy_style(stream(depth_mm, "16UC1"))),
+    ):
         counter = {"k": 0}
 
         def ours(
