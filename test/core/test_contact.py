@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from contact_cases import GRIPPER, INTRINSICS, expected_states, make_case
+from contact_cases import GRIPPER, INTRINSICS, ContactCase, expected_states, make_case
 
 from spatialbot_ros.core.contact import (
     ContactMonitor,
@@ -19,7 +19,9 @@ from spatialbot_ros.core.transforms import RigidTransform
 TH = ContactThresholds()
 
 
-def _check(case, region=None):  # type: ignore[no-untyped-def]
+def _check(
+    case: ContactCase, region: tuple[float, float, float, float] | None = None
+) -> ContactReading:
     return check_contact(
         case.depth_mm,
         INTRINSICS,

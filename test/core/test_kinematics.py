@@ -75,10 +75,12 @@ def test_seed_choice_is_wrap_aware_and_within_limits() -> None:
     q = np.array([6.0, -1.3, 1.2, -1.5, -1.6, -6.1])  # beyond ±π on the pan and wrist_3
     sol = kin.ik(kin.fk(q), q + 0.01)
     assert sol.ok
+    assert sol.q is not None
     np.testing.assert_allclose(sol.q, q, atol=1e-7)
     # the same pose seeded around zero comes back wrapped into [-π, π]
-    near_zero = kin.ik(kin.fk(q), wrap_to_pi(q))
-    np.testing.assert_allclose(near_zero.q, wrap_to_pi(q), atol=1e-7)
+    near_zero = kin.ik(kin.fk(q), wrap_to_pi(q)).q
+    assert near_zero is not None
+    np.testing.assert_allclose(near_zero, np.asarray(wrap_to_pi(q)), atol=1e-7)
     assert kin.limits.contains(sol.q)
 
 

@@ -24,8 +24,10 @@ from spatialbot_ros.pipeline.motion import DryRunBackend, DryRunGripper, MotionP
 HOME = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
 
 
-def cup(center=(0.5, 0.1), r=0.035, h=0.09, n=800, seed=0):  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(seed)
+def cup(
+    center: tuple[float, float] = (0.5, 0.1), r: float = 0.035, h: float = 0.09, n: int = 800
+) -> np.ndarray:
+    rng = np.random.default_rng(0)
     th = rng.uniform(0, 2 * np.pi, n)
     z = rng.uniform(0, h, n)
     return np.column_stack((center[0] + r * np.cos(th), center[1] + r * np.sin(th), z))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatialbot_ros.core.kinematics import URKinematics
+from spatialbot_ros.core.kinematics import JOINT_NAMES, URKinematics
 from spatialbot_ros.core.transforms import RigidTransform
 from spatialbot_ros.pipeline import motion
 from spatialbot_ros.pipeline.motion import (
@@ -199,7 +199,7 @@ def _trajectory(names: list[str], rows: list[list[float]], times: list[float]) -
 def test_trajectory_arrays_reorder_joints_and_retime_slows_down() -> None:
     from spatialbot_ros.ros.motion_move_group import retime, trajectory_arrays
 
-    names = ["wrist_3_joint", *list(motion.JOINT_NAMES[:5])]
+    names = ["wrist_3_joint", *list(JOINT_NAMES[:5])]
     traj = _trajectory(names, [[6, 1, 2, 3, 4, 5], [6.5, 1.5, 2, 3, 4, 5]], [0.0, 1.5])
     positions, times = trajectory_arrays(traj)
     np.testing.assert_allclose(positions[1], [1.5, 2, 3, 4, 5, 6.5])
