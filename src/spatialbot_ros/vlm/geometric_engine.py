@@ -13,7 +13,8 @@ Categories.  This engine cannot recognise object categories.  The rule:
 - any other category word (bowl, bottle, box, ...): every object is still a candidate and a
   note says the category could not be checked;
 - when the scene holds objects of clearly different shapes (round vs angular side walls, or
-  height/width ratios more than `shape_aspect_ratio` apart) and the task names a category
+  height/width ratios more than `shape_aspect_ratio` (4.5) times apart: a plate next to a
+  bottle, not a squat cup next to a tall one) and the task names a category
   other than object/thing/item/one, the category might be what tells the objects apart: the
   engine says so in the notes *and* in the answer, and picks among all objects by the other
   words of the task.  It never filters by a category it cannot see.
@@ -64,7 +65,7 @@ class GeometricEngineConfig:
     """Settings of the weight-free engine (from YAML: `engine: geometric` + these keys)."""
 
     max_task_chars: int = 500
-    shape_aspect_ratio: float = 2.0  # height/width ratios this far apart = different shapes
+    shape_aspect_ratio: float = 4.5  # height/width ratios this far apart = different shapes
     touch_tolerance_m: float = 0.015  # 3D gap under which two objects count as touching
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
 

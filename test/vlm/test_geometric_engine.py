@@ -1,0 +1,248 @@
+"""Tests for the weight-free geometric engine on synthetic scenes with known answers."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+
+from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.sim.synthetic import (
+    CAMERA_POSES,
+    SyntheticScene,
+    labelled_task_family,
+    make_scene,
+    match_object,
+)
+from spatialbot_ros.vlm.base import GroundingEngine, available_engines, make_engine
+from spatialbot_ros.vlm.geometric_engine import GeometricEngine, GeometricEngineConfig
+from spatialbot_ros.vlm.scene_segmentation import color_name, fit_plane_ransac, segment_tabletop
+
+
+@pytest.fixture(scope="module")
+def engine() -> GeometricEngine:
+    eng = make_engine("geometric", {})
+    assert isinstance(eng, GeometricEngine)
+    return eng
+
+
+@pytest.fixture(scope="module")
+def scene3() -> SyntheticScene:
+    return make_scene(
+        4, n_objects=3, camera="front", noise_mm=2.0, hole_fraction=0.03,
+        colors=["red", "blue", "green"],
+    )  # fmt: skip
+
+
+def _target_index(scene: SyntheticScene, result: object) -> int | None:
+    target = getattr(result, "target", None)
+    if target is None or target.mask is None:
+        return None
+    return match_object(scene, mask=target.mask)
+
+
+def test_registered_and_satisfies_the_port(engine: GeometricEngine) -> None:
+    assert "geometric" in available_engines()
+    assert isinstance(engine, GroundingEngine)
+    assert engine.name == "geometric"
+
+
+def test_config_from_mapping_rejects_unknown_keys() -> None:
+    cfg = GeometricEngineConfig.from_mapping(
+        {"max_task_chars": 80, "segmentation": {"min_height_m": 0.02}}
+    )
+    assert cfg.max_task_chars == 80
+    assert cfg.segmentation.min_height_m == 0.02
+    with pytest.raises(ValueError, match="colour_mode"):
+        GeometricEngineConfig.from_mapping({"colour_mode": 1})
+    with pytest.raises(ValueError, match="bogus"):
+        GeometricEngineConfig.from_mapping({"segmentation": {"bogus": 1}})
+
+
+@pytest.mark.slow
+def test_relation_accuracy_on_generated_scenes(engine: GeometricEngine) -> None:
+    """>= 95 % over the relation types: poses, noise 2 mm, 5 % holes, partial occlusion."""
+    per_rel: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    cams = sorted(CAMERA_POSES)
+    misses = []
+    for i in range(12):
+        scene = make_scene(
+            300 + i,
+            n_objects=3 + i % 3,
+            camera=cams[i % len(cams)],
+            noise_mm=2.0,
+            hole_fraction=0.05,
+            colors=["red", "blue", "red", "green", "red"][: 3 + i % 3] if i % 4 == 1 else None,
+            shapes=("cylinder", "box") if i % 6 == 5 else ("cylinder",),
+        )
+        tasks = labelled_task_family(scene)
+        # At most 6 tasks per scene, spread over the relations.
+        for task in tasks[:: max(1, len(tasks) // 6)][:6]:
+            res = engine.run(scene.frame, task.text)
+            ok = _target_index(scene, res) == task.target_index
+            per_rel[task.relation][0] += int(ok)
+            per_rel[task.relation][1] += 1
+            if not ok:
+                misses.append((i, task.text, res.error))
+    n_ok = sum(v[0] for v in per_rel.values())
+    n = sum(v[1] for v in per_rel.values())
+    assert n >= 60
+    assert len(per_rel) >= 8, sorted(per_rel)
+    assert n_ok / n >= 0.95, (n_ok, n, misses)
+
+
+def test_grounding_result_fields(engine: GeometricEngine, scene3: SyntheticScene) -> None:
+    res = engine.run(scene3.frame, "grasp the blue cup")
+    assert res.status == "ok", res.error
+    assert res.kind == "grasp"
+    t = res.target
+    assert t is not None
+    want = scene3.objects[1]
+    assert _target_index(scene3, res) == 1
+    assert t.label == "blue cup"
+    x1, y1, x2, y2 = t.bbox_px
+    gx1, gy1, gx2, gy2 = want.bbox_px
+    assert max(abs(x1 - gx1), abs(y1 - gy1), abs(x2 - gx2), abs(y2 - gy2)) <= 4
+    assert t.bbox_norm == pytest.approx((x1 / 640, y1 / 480, x2 / 640, y2 / 480))
+    # Visible-surface centroid: within a radius of the volumetric centre, slightly nearer.
+    c = np.array(want.center_camera_m)
+    p = np.array(t.xyz_camera_m)
+    assert np.linalg.norm(p - c) < want.radius_m + 0.01
+    assert np.linalg.norm(p) < np.linalg.norm(c)
+    assert t.depth_mm.min <= t.depth_mm.median <= t.depth_mm.max
+    assert abs(t.depth_mm.median - want.visible_distance_m * 1000) < 60
+    assert 0.9 < t.depth_mm.valid_fraction <= 1.0
+    assert "blue cup" in res.answer
+    assert res.as_dict()["target"]["label"] == "blue cup"
+
+
+def test_label_adds_the_colour_seen(engine: GeometricEngine, scene3: SyntheticScene) -> None:
+    res = engine.run(scene3.frame, "pick up the leftmost cup")
+    assert res.target is not None
+    want = min(scene3.objects, key=lambda o: o.center_px[0])
+    assert res.target.label == f"leftmost cup ({want.color_name})"
+
+
+def test_segmentation_recovers_objects_plane_and_colours(scene3: SyntheticScene) -> None:
+    seg = segment_tabletop(scene3.frame)
+    assert len(seg.objects) == 3
+    # The table plane in the camera frame: n . p + d = 0 for the table's world origin.
+    origin_cam = scene3.T_world_camera.inverse().apply(np.zeros(3))
+    n = np.array(seg.plane.normal)
+    assert abs(float(n @ origin_cam) + seg.plane.offset_m) < 0.005
+    for obj in seg.objects:
+        gt = scene3.objects[match_object(scene3, mask=obj.mask) or 0]
+        assert obj.color == gt.color_name
+        assert obj.shape == "round"
+        assert abs(obj.top_height_m - gt.height_m) < 0.01
+        assert abs(obj.width_m - 2 * gt.radius_m) < 0.015
+
+
+def test_category_rule_notes(engine: GeometricEngine) -> None:
+    cups = make_scene(6, n_objects=3, camera="front")
+    res = engine.run(cups.frame, "grasp the middle teacup")
+    assert res.status == "ok"
+    assert any("assumed all 3 segmented objects are 'teacup'" in n for n in res.notes)
+    mixed = make_scene(13, n_objects=4, camera="front", shapes=("cylinder", "box"))
+    assert {o.shape for o in mixed.objects} == {"cylinder", "box"}
+    res = engine.run(mixed.frame, "grasp the leftmost cup")
+    assert res.status == "ok"
+    assert any("different shapes" in n for n in res.notes)
+    assert "cannot recognise categories" in res.answer
+    # A neutral word needs no note.
+    res = engine.run(mixed.frame, "grasp the leftmost object")
+    assert not any("different shapes" in n for n in res.notes)
+
+
+def test_questions(engine: GeometricEngine, scene3: SyntheticScene) -> None:
+    objs = scene3.objects
+    red, blue = objs[0], objs[1]
+    closer = "red cup" if red.distance_m < blue.distance_m else "blue cup"
+    res = engine.run(scene3.frame, "Which is closer to the camera, the red cup or the blue cup?")
+    assert res.status == "ok", res.error
+    assert closer in res.answer
+    other = "blue cup" if closer == "red cup" else "red cup"
+    assert other not in res.answer
+    res = engine.run(scene3.frame, "Is the red cup to the left of the blue cup?")
+    truth = red.center_px[0] < blue.center_px[0]
+    assert res.answer.startswith("Yes" if truth else "No")
+    res = engine.run(scene3.frame, "How many cups are there?")
+    assert res.answer == "3"
+    res = engine.run(scene3.frame, "How many red cups are there?")
+    assert res.answer == "1"
+    assert engine.run(scene3.frame, "Is there a green cup?").answer.startswith("Yes")
+    assert engine.run(scene3.frame, "Is there a yellow cup?").answer.startswith("No")
+    res = engine.run(scene3.frame, "Is there a laptop?")
+    assert "cannot" in res.answer
+    res = engine.run(scene3.frame, "What is the depth value at point <0.5,0.9>?")
+    assert res.status == "ok"
+    assert res.depth_calls
+    assert res.depth_calls[0].depth_mm == pytest.approx(float(res.answer))
+    res = engine.run(scene3.frame, "What is the depth of the green cup?")
+    assert res.target is not None
+    assert "mm" in res.answer
+    bigger = "red cup" if red.volume_m3 > blue.volume_m3 else "blue cup"
+    if max(red.volume_m3, blue.volume_m3) > 1.3 * min(red.volume_m3, blue.volume_m3):
+        res = engine.run(scene3.frame, "Which is bigger, the red cup or the blue cup?")
+        assert bigger in res.answer
+    res = engine.run(scene3.frame, "Is the red cup touching the blue cup?")
+    assert res.answer.startswith("No")
+
+
+def test_errors_come_back_as_results(engine: GeometricEngine, scene3: SyntheticScene) -> None:
+    res = engine.run(scene3.frame, "grasp the fifth cup from the left")
+    assert res.status == "error"
+    assert res.target is None
+    assert res.error is not None
+    assert "at least 5" in res.error
+    assert "got 3" in res.error
+    res = engine.run(scene3.frame, "blorp")
+    assert res.status == "error"
+    assert "cannot parse" in (res.error or "")
+    res = engine.run(scene3.frame, "grasp the purple cup")
+    assert res.status == "error"
+    assert "purple" in (res.error or "")
+    res = engine.run(scene3.frame, "grasp the " + "red " * 200 + "cup")
+    assert res.status == "error"
+    assert "at most 500" in (res.error or "")
+    zero = RGBDFrame(
+        scene3.frame.rgb, np.zeros_like(scene3.frame.depth_mm), scene3.frame.intrinsics
+    )
+    res = engine.run(zero, "grasp the red cup")
+    assert res.status == "error"
+    assert "depth" in (res.error or "")
+    empty = make_scene(1, n_objects=0)
+    res = engine.run(empty.frame, "grasp the cup")
+    assert res.status == "error"
+    assert "no objects" in (res.error or "")
+    res = engine.run(scene3.frame, "Can the gripper reach the red cup?")
+    assert res.status == "error"
+    assert "gripper" in (res.error or "")
+    res = engine.run(scene3.frame, 12345)  # type: ignore[arg-type]
+    assert res.status == "error"
+
+
+def test_noise_free_plane_fit_is_exact() -> None:
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(-1, 1, (500, 2))
+    pts = np.column_stack((xy, 2.0 + 0.3 * xy[:, 0] - 0.1 * xy[:, 1]))
+    outliers = rng.uniform(-1, 1, (100, 3))
+    outliers[:, 2] += 1.0
+    pts = np.vstack((pts, outliers))
+    normal, offset, inliers = fit_plane_ransac(pts, 0.001, 64, 600, 0)
+    assert inliers[:500].all()
+    assert np.abs(pts[:500] @ normal + offset).max() < 1e-9
+    assert offset > 0  # origin on the positive side
+
+
+@pytest.mark.parametrize(
+    ("rgb", "name"),
+    [((200, 30, 30), "red"), ((30, 160, 50), "green"), ((30, 60, 200), "blue"),
+     ((230, 210, 40), "yellow"), ((240, 130, 20), "orange"), ((130, 50, 160), "purple"),
+     ((240, 120, 180), "pink"), ((235, 235, 235), "white"), ((30, 30, 30), "black"),
+     ((128, 128, 128), "gray"), ((120, 70, 30), "brown"), ((40, 200, 210), "cyan"),
+     ((150, 24, 24), "red"), ((176, 176, 176), "white")],
+)  # fmt: skip
+def test_colour_names(rgb: tuple[int, int, int], name: str) -> None:
+    assert color_name(rgb) == name
