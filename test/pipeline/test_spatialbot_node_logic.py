@@ -357,6 +357,15 @@ def test_bad_frames_are_refused_once_and_keep_the_last_good_frame(make_msgs, mat
     assert statuses[-1].code == "frames_ok"
 
 
+def test_varying_details_of_one_problem_are_not_reported_per_frame():
+    logic, statuses = ready_logic()
+    for k in range(5):  # a different skew every frame: still the same problem
+        r, _, i = frame_msgs(10 * NS)
+        depth = image(np.zeros((48, 64), np.uint16), "16UC1", 11 * NS + k * NS // 10)
+        assert not logic.on_frames(r, depth, i)
+    assert codes(statuses).count("bad_frame") == 1
+
+
 def test_initial_task_runs_once_when_ready_and_frames_arrive():
     logic, statuses = make_logic(initial_task="grasp the middle teacup")
     logic.load_engine()

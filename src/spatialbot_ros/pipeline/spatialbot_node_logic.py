@@ -8,6 +8,7 @@ tested with rosbags messages. Thread-safe: image callbacks and the task worker r
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -34,6 +35,7 @@ TransformLookup = Callable[[str, str, int], RigidTransform]
 """(target_frame, source_frame, stamp_ns) -> T_target_source; raises when unavailable."""
 
 BusyPolicy = Literal["queue", "reject"]
+FRAME_ERROR_REPEAT_S = 10.0
 _ENGINE_DEFAULTS: dict[str, Any] = {
     "model_path": "",
     "dtype": "auto",
@@ -159,7 +161,8 @@ class SpatialBotNodeLogic:
         self._ready = False
         self._failed = False
         self._closed = False
-        self._last_frame_error: str | None = None
+        self._last_frame_error: str | None = None  # kind of the last refused frame's problem
+        self._last_frame_error_at = -math.inf
         self._initial_task_pending = bool(config.initial_task.strip())
         self.frames_received = 0
         self.frames_refused = 0
@@ -242,8 +245,14 @@ class SpatialBotNodeLogic:
         except (SpatialBotRosError, ValueError, TypeError, AttributeError) as exc:
             self.frames_refused += 1
             message = f"frame refused: {exc}"
-            if message != self._last_frame_error:  # one report per distinct problem, not 30 Hz
-                self._last_frame_error = message
+            # One report per kind of problem (and again every FRAME_ERROR_REPEAT_S while it
+            # lasts), not one per frame: the details (e.g. a skew in ms) vary frame to frame.
+            kind = f"{type(exc).__name__}:{str(exc)[:24]}"
+            now = time.monotonic()
+            if kind != self._last_frame_error or (
+                now - self._last_frame_error_at > FRAME_ERROR_REPEAT_S
+            ):
+                self._last_frame_error, self._last_frame_error_at = kind, now
                 self._emit("error", "bad_frame", message)
             return False
         with self._lock:
@@ -281,18 +290,16 @@ class SpatialBotNodeLogic:
         with self._lock:
             if self._failed:
                 reason = f"engine {self.config.engine!r} failed to load"
-                return self._emit_unlocked_reject(reason, task)
+                return self._reject(reason, task)
             busy = self._running is not None or bool(self._tasks)
             if busy and self.config.busy_policy == "reject":
-                return self._emit_unlocked_reject(
+                return self._reject(
                     f"busy with {self._running or self._tasks[0]!r} (busy_policy=reject)", task
                 )
             if not self._ready and self.config.busy_policy == "reject":
-                return self._emit_unlocked_reject(
-                    "engine is still loading (busy_policy=reject)", task
-                )
+                return self._reject("engine is still loading (busy_policy=reject)", task)
             if len(self._tasks) >= self.config.max_queued_tasks:
-                return self._emit_unlocked_reject(
+                return self._reject(
                     f"queue full ({self.config.max_queued_tasks} waiting; max_queued_tasks)", task
                 )
             self._tasks.append(task)
@@ -311,9 +318,9 @@ class SpatialBotNodeLogic:
             )
         return self._emit("info", "task_accepted", "task accepted", task)
 
-    def _emit_unlocked_reject(self, reason: str, task: str) -> NodeStatus:
-        # Called with the lock held: emitting only appends and calls the sink, which must not
-        # call back into this object.
+    def _reject(self, reason: str, task: str) -> NodeStatus:
+        # Called with the lock held: emitting only appends and calls the sink (a publisher),
+        # which must not call back into this object.
         return self._emit("error", "task_rejected", f"task rejected: {reason}", task)
 
     def _task_problem(self, text: Any) -> str | None:
