@@ -218,3 +218,76 @@ def test_lift_rise() -> None:
     assert lift_rise_m(pts, pts + np.array([0, 0, 0.07])) == pytest.approx(0.07)
     assert lift_rise_m(None, pts) is None
     assert lift_rise_m(pts[:3], pts) is None
+
+
+def test_depth_contact_source_reads_live_depth_through_fk_and_hand_eye() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from contact_cases import GRIPPER, INTRINSICS, make_case
+
+    from spatialbot_ros.core.contact import check_contact
+    from spatialbot_ros.core.grasp import HandEye
+    from spatialbot_ros.pipeline.grasp_executor import depth_contact_source
+
+    case = make_case(np.random.default_rng(3), "none", gap_mm=2.0)
+    kin = URKinematics()
+    q = np.array([0.2, -1.4, 1.5, -1.7, -1.5, 0.1])
+    T_base_tool0 = kin.fk(q)
+    # the camera where it must be for this frame to show the gripper at FK(q)
+    T_base_cam = T_base_tool0 @ case.T_camera_tool0.inverse()
+    hand_eye = HandEye("eye_to_hand", T_base_cam, camera_to_optical=None)
+    read = depth_contact_source(
+        lambda: (case.depth_mm, INTRINSICS),
+        lambda: q,
+        kin,
+        hand_eye,
+        opening_m=case.opening_m,
+        object_region=case.mask,
+        gripper=GRIPPER,
+    )
+    reading = read()
+    direct = check_contact(
+        case.depth_mm, INTRINSICS, case.T_camera_tool0, case.opening_m, case.mask, gripper=GRIPPER
+    )
+    assert reading.state == direct.state == "contact"
+    assert reading.gap_mm == pytest.approx(direct.gap_mm, abs=1e-6)
+    none = depth_contact_source(
+        lambda: None, lambda: q, kin, hand_eye, opening_m=0.05, object_region=case.mask
+    )
+    assert none().state == "no_data"
+
+
+def test_depth_object_observer_sees_the_object_rise() -> None:
+    from spatialbot_ros.core.camera_model import project_points
+    from spatialbot_ros.core.grasp import HandEye
+    from spatialbot_ros.core.intrinsics import CameraIntrinsics
+    from spatialbot_ros.pipeline.grasp_executor import depth_object_observer
+
+    intr = CameraIntrinsics(320, 240, 300.0, 300.0, 160.0, 120.0)
+    hand_eye = HandEye.from_xyz_rpy("eye_to_hand", (1.0, 0.0, 0.5), (0.0, 0.6, np.pi))
+    T = hand_eye.T_base_camera()
+    kin = URKinematics()
+
+    def render(points: np.ndarray) -> np.ndarray:
+        depth = np.zeros((240, 320))
+        cam = T.inverse().apply(points)
+        uv = np.round(project_points(intr, cam)).astype(int)
+        for (u, v), z in zip(uv, cam[:, 2], strict=True):
+            if 0 <= u < 320 and 0 <= v < 240 and (depth[v, u] == 0 or z < depth[v, u]):
+                depth[v, u] = z
+        return np.round(depth * 1000).astype(np.uint16)
+
+    pts = cup(center=(0.5, 0.0), n=20000)
+    frames = {"now": render(pts)}
+    observe = depth_object_observer(
+        lambda: (frames["now"], intr), lambda: HOME, kin, hand_eye, (0.5, 0.0)
+    )
+    before = observe()
+    assert before is not None
+    assert before.shape[0] > 100
+    assert np.hypot(before[:, 0] - 0.5, before[:, 1]).max() <= 0.08
+    frames["now"] = render(pts + np.array([0.0, 0.0, 0.1]))
+    after = observe()
+    assert lift_rise_m(before, after) == pytest.approx(0.1, abs=0.01)

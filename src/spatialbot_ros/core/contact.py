@@ -78,10 +78,12 @@ class FingertipContact:
     measured_depth_mm: float | None  # median over the pad's pixels
     visible_fraction: float
     object_points: int
+    object_depth_mm: float | None = None  # median depth of the object's pixels in the window
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {
+            "object_depth_mm": self.object_depth_mm,
             "name": self.name,
             "state": self.state,
             "gap_mm": self.gap_mm,
@@ -296,14 +298,22 @@ def _check_fingertip(
     if n_obj < th.min_object_points:
         return FingertipContact(name, "far", None, uv, z * 1e3, measured_pad, visible, n_obj)
     zs = measured[obj]
+    obj_depth_mm = float(np.median(zs)) * 1e3
     pts = np.column_stack((xn[obj] * zs, yn[obj] * zs, zs))
     dist = _box_distance(pts, center, axes, half)
     k = min(th.order_statistic, dist.size) - 1
     gap_mm = float(np.partition(dist, k)[k]) * 1e3
-    if gap_mm > th.search_radius_m * 1e3:
-        return FingertipContact(name, "far", None, uv, z * 1e3, measured_pad, visible, n_obj)
+    state = "far" if gap_mm > th.search_radius_m * 1e3 else _state_for_gap(gap_mm, th)
     return FingertipContact(
-        name, _state_for_gap(gap_mm, th), gap_mm, uv, z * 1e3, measured_pad, visible, n_obj
+        name,
+        state,
+        None if state == "far" and gap_mm > th.search_radius_m * 1e3 else gap_mm,
+        uv,
+        z * 1e3,
+        measured_pad,
+        visible,
+        n_obj,
+        obj_depth_mm,
     )
 
 

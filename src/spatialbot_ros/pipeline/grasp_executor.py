@@ -20,9 +20,18 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from spatialbot_ros.core.contact import ContactMonitor, ContactReading, ContactState
-from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, GraspRefusal, plan_grasp
-from spatialbot_ros.core.kinematics import BASE_FRAME, TOOL_FRAME, URKinematics
+from spatialbot_ros.core.camera_model import deproject_pixels, project_points
+from spatialbot_ros.core.contact import (
+    ContactMonitor,
+    ContactReading,
+    ContactState,
+    ContactThresholds,
+    check_contact,
+    finger_boxes_tool0,
+)
+from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, GraspRefusal, HandEye, plan_grasp
+from spatialbot_ros.core.intrinsics import CameraIntrinsics
+from spatialbot_ros.core.kinematics import BASE_FRAME, TOOL_FRAME, GripperGeometry, URKinematics
 from spatialbot_ros.core.safety import (
     SafetyLimits,
     SafetyVerdict,
@@ -40,12 +49,15 @@ from spatialbot_ros.pipeline.motion import (
 )
 
 __all__ = [
+    "DepthFrameSource",
     "ExecutionStatus",
     "ExecutorConfig",
     "GraspExecutionResult",
     "GraspExecutor",
     "Outcome",
     "Step",
+    "depth_contact_source",
+    "depth_object_observer",
     "lift_rise_m",
 ]
 
@@ -54,6 +66,8 @@ Outcome = Literal["succeeded", "refused", "failed", "cancelled"]
 Mat = npt.NDArray[np.float64]
 ContactSource = Callable[[], ContactReading]
 ObjectObserver = Callable[[], Mat | None]
+# the latest aligned depth frame (HxW uint16 mm) and its intrinsics, or None when there is none
+DepthFrameSource = Callable[[], tuple[npt.NDArray[np.uint16], CameraIntrinsics] | None]
 
 
 @dataclass(frozen=True)
@@ -148,6 +162,100 @@ def lift_rise_m(points_before: Mat | None, points_after: Mat | None) -> float | 
     if a.shape[0] < 5 or b.shape[0] < 5:
         return None
     return float(np.median(b[:, 2]) - np.median(a[:, 2]))
+
+
+def depth_contact_source(
+    get_frame: DepthFrameSource,
+    get_joint_state: Callable[[], Mat],
+    kinematics: URKinematics,
+    hand_eye: HandEye,
+    *,
+    opening_m: float,
+    object_region: tuple[float, float, float, float] | npt.NDArray[np.bool_],
+    gripper: GripperGeometry | None = None,
+    thresholds: ContactThresholds | None = None,
+) -> ContactSource:
+    """A ContactSource reading live depth: FK of the current joints, through the hand-eye pose.
+
+    `object_region` is the target's pixel box or mask from grounding; with an eye-in-hand camera
+    it goes stale as the camera moves, so pass a region for the current view there.
+    """
+
+    def read() -> ContactReading:
+        frame = get_frame()
+        if frame is None:
+            return ContactReading("no_data", None, detail="no depth frame")
+        depth_mm, intrinsics = frame
+        T_base_tool0 = kinematics.fk(get_joint_state())
+        T_camera_tool0 = hand_eye.T_base_camera(T_base_tool0).inverse() @ T_base_tool0
+        return check_contact(
+            depth_mm,
+            intrinsics,
+            T_camera_tool0,
+            opening_m,
+            object_region,
+            gripper=gripper,
+            thresholds=thresholds,
+        )
+
+    return read
+
+
+def depth_object_observer(
+    get_frame: DepthFrameSource,
+    get_joint_state: Callable[[], Mat],
+    kinematics: URKinematics,
+    hand_eye: HandEye,
+    center_xy_m: tuple[float, float],
+    *,
+    radius_m: float = 0.08,
+    z_range_m: tuple[float, float] = (0.008, 0.45),
+    opening_m: float = 0.0,
+    gripper: GripperGeometry | None = None,
+) -> ObjectObserver:
+    """An ObjectObserver: live depth points (base_link) in a vertical cylinder around the object.
+
+    The gripper's own boxes (at the current FK, 1 cm margin) are removed, so after the lift the
+    points that rose are the object's, not the fingers'.
+    """
+    g = gripper or GripperGeometry()
+    cx, cy = center_xy_m
+    z0, z1 = z_range_m
+
+    def observe() -> Mat | None:
+        frame = get_frame()
+        if frame is None:
+            return None
+        depth_mm, intr = frame
+        T_base_tool0 = kinematics.fk(get_joint_state())
+        T_base_cam = hand_eye.T_base_camera(T_base_tool0)
+        corners = np.array(
+            [[cx + sx * radius_m, cy + sy * radius_m, z] for sx in (-1, 1) for sy in (-1, 1)
+             for z in (z0, z1)]
+        )  # fmt: skip
+        uv = project_points(intr, T_base_cam.inverse().apply(corners))
+        if not np.all(np.isfinite(uv)):
+            return None
+        h, w = depth_mm.shape
+        u_lo, v_lo = np.clip(np.floor(uv.min(axis=0)).astype(int), 0, (w, h))
+        u_hi, v_hi = np.clip(np.ceil(uv.max(axis=0)).astype(int) + 1, 0, (w, h))
+        patch = depth_mm[v_lo:v_hi, u_lo:u_hi]
+        v, u = np.nonzero(patch > 0)
+        if v.size == 0:
+            return None
+        cam = deproject_pixels(intr, np.column_stack((u + u_lo, v + v_lo)), patch[v, u] * 1e-3)
+        pts = T_base_cam.apply(cam)
+        keep = (np.hypot(pts[:, 0] - cx, pts[:, 1] - cy) <= radius_m) & (
+            (pts[:, 2] >= z0) & (pts[:, 2] <= z1)
+        )
+        pts = pts[keep]
+        local = (pts - T_base_tool0.translation_m) @ T_base_tool0.rotation
+        on_gripper = np.zeros(pts.shape[0], dtype=bool)
+        for _, c, half in finger_boxes_tool0(g, opening_m):
+            on_gripper |= np.all(np.abs(local - c) <= half + 0.01, axis=1)
+        return np.asarray(pts[~on_gripper], dtype=np.float64)
+
+    return observe
 
 
 class _CancelledError(Exception):

@@ -174,9 +174,11 @@ _GRIPPER: dict[str, GripperFactory] = {}
 _LAZY_MOTION: dict[str, str] = {
     "moveit_py": "spatialbot_ros.ros.motion_moveit_py:make_backend",
     "move_group": "spatialbot_ros.ros.motion_move_group:make_backend",
+    "sim": "spatialbot_ros.sim.motion_backend:make_backend",  # MuJoCo, imported on demand
 }
 _LAZY_GRIPPER: dict[str, str] = {
     "gripper_action": "spatialbot_ros.ros.gripper_action:make_backend",
+    "sim": "spatialbot_ros.sim.motion_backend:make_gripper",
 }
 
 
