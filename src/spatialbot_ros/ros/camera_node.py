@@ -25,6 +25,7 @@ from spatialbot_ros.pipeline.camera_driver import (
 )
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
+    publish_if_ok,
     qos_by_name,
     rclpy_factory,
     run_node,
@@ -124,7 +125,9 @@ class CameraNode(Node):  # type: ignore[misc]
             event.level, self.get_logger().error
         )
         log(event.message)
-        self.pub_status.publish(rm.make_string(self.factory, f"{event.code}: {event.message}"))
+        publish_if_ok(
+            self.pub_status, rm.make_string(self.factory, f"{event.code}: {event.message}")
+        )
         if event.code == "connected" and self.publish_tf:
             self._send_static_tf()
 
@@ -144,11 +147,11 @@ class CameraNode(Node):  # type: ignore[misc]
     def _publish_frame(self, frame: RGBDFrame) -> None:
         f, stamp, frame_id = self.factory, frame.stamp_ns, self.optical_frame
         info = rm.make_camera_info(f, frame.intrinsics, stamp, frame_id)
-        self.pub_color.publish(rm.make_image(f, frame.rgb, "rgb8", stamp, frame_id))
-        self.pub_color_info.publish(info)
-        self.pub_depth.publish(rm.make_image(f, frame.depth_mm, "16UC1", stamp, frame_id))
+        publish_if_ok(self.pub_color, rm.make_image(f, frame.rgb, "rgb8", stamp, frame_id))
+        publish_if_ok(self.pub_color_info, info)
+        publish_if_ok(self.pub_depth, rm.make_image(f, frame.depth_mm, "16UC1", stamp, frame_id))
         # Aligned depth lives on the colour grid, so it shares the colour camera_info.
-        self.pub_depth_info.publish(info)
+        publish_if_ok(self.pub_depth_info, info)
 
     def close(self) -> None:
         """Stop the capture thread and the device."""

@@ -30,6 +30,7 @@ __all__ = [
     "declare_parameters",
     "make_tf_lookup",
     "parse_json_parameter",
+    "publish_if_ok",
     "qos_by_name",
     "rclpy_factory",
     "reliable_qos",
@@ -163,6 +164,19 @@ def spin_until_shutdown(
             executor.shutdown()
         node.destroy_node()
         _try_shutdown()
+
+
+def publish_if_ok(publisher: Any, msg: Any) -> bool:
+    """Publish unless rclpy is shutting down (worker threads may outlive the context)."""
+    if not rclpy.ok():
+        return False
+    try:
+        publisher.publish(msg)
+    except Exception:  # the context went away between the check and the call
+        if rclpy.ok():
+            raise
+        return False
+    return True
 
 
 def _try_shutdown() -> None:

@@ -36,6 +36,7 @@ from spatialbot_ros.ros.conversions import (
     declare_parameters,
     make_tf_lookup,
     parse_json_parameter,
+    publish_if_ok,
     rclpy_factory,
     reliable_qos,
     run_node,
@@ -191,7 +192,7 @@ class GraspNode(Node):  # type: ignore[misc]
         logger = self.get_logger()
         log = {"info": logger.info, "warn": logger.warning}.get(status.level, logger.error)
         log(f"[{status.step}] {status.message}")
-        self.pub_status.publish(String(data=status.to_json()))
+        publish_if_ok(self.pub_status, String(data=status.to_json()))
 
     def _on_frames(self, rgb: Any, depth: Any, info: Any) -> None:
         try:
@@ -272,19 +273,20 @@ class GraspNode(Node):  # type: ignore[misc]
             plan = self.logic.plan_from_position(payload)
         if plan is None:
             return
-        self.pub_plan.publish(String(data=json.dumps(plan.as_dict())))
+        publish_if_ok(self.pub_plan, String(data=json.dumps(plan.as_dict())))
         if isinstance(plan, GraspPlan):
             xyz, q = plan.grasp.to_xyz_quat()
             stamp = self.get_clock().now().nanoseconds
-            self.pub_grasp_pose.publish(
-                rm.make_pose_stamped(self.factory, xyz, self.logic.config.base_frame, stamp, q)
+            publish_if_ok(
+                self.pub_grasp_pose,
+                rm.make_pose_stamped(self.factory, xyz, self.logic.config.base_frame, stamp, q),
             )
             if self.logic.config.auto_execute:
                 self._execute(plan)
 
     def _execute(self, plan: GraspPlan | None) -> None:
         outcome = self.logic.execute(plan)
-        self.pub_result.publish(String(data=json.dumps(outcome.as_dict())))
+        publish_if_ok(self.pub_result, String(data=json.dumps(outcome.as_dict())))
 
     def close(self) -> None:
         """Stop motion and the worker."""

@@ -34,6 +34,7 @@ from spatialbot_ros.ros.conversions import (
     declare_parameters,
     make_tf_lookup,
     parse_json_parameter,
+    publish_if_ok,
     rclpy_factory,
     reliable_qos,
     run_node,
@@ -177,7 +178,7 @@ class SpatialBotNode(Node):  # type: ignore[misc]
             f"[{status.code}] {status.message}"
             + (f" (task {status.task!r})" if status.task else "")
         )
-        self.pub_status.publish(String(data=status.to_json()))
+        publish_if_ok(self.pub_status, String(data=status.to_json()))
 
     def _on_task(self, msg: Any) -> None:
         self.logic.submit_task(msg.data)
@@ -204,7 +205,7 @@ class SpatialBotNode(Node):  # type: ignore[misc]
             (self.pub_result, out.result_msg),  # last: a caller waiting on it sees the rest
         ):
             if msg is not None:
-                publisher.publish(msg)
+                publish_if_ok(publisher, msg)
 
     def close(self) -> None:
         """Stop the worker thread (an engine call in progress finishes first)."""

@@ -27,6 +27,7 @@ from spatialbot_ros.pipeline.voice import (
 )
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
+    publish_if_ok,
     reliable_qos,
     run_node,
     status_qos,
@@ -84,7 +85,7 @@ class VoiceNode(Node):  # type: ignore[misc]
 
     def _status(self, text: str, error: bool = False) -> None:
         (self.get_logger().error if error else self.get_logger().info)(text)
-        self.pub_status.publish(String(data=text))
+        publish_if_ok(self.pub_status, String(data=text))
 
     def _open_microphone(self) -> None:
         try:
@@ -129,7 +130,7 @@ class VoiceNode(Node):  # type: ignore[misc]
                 return
             for event in self.logic.on_audio(chunk):
                 if event.code == "task":
-                    self.pub_task.publish(String(data=event.text))
+                    publish_if_ok(self.pub_task, String(data=event.text))
                     self._status(f"task: {event.text!r} ({event.asr_ms:.0f} ms ASR)")
                 elif event.code == "ignored":
                     self._status(f"ignored: {event.text!r} (no wake word or empty)")
