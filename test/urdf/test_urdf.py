@@ -152,3 +152,20 @@ def test_bad_args_fail_loudly() -> None:
         expand(ur_type="ur9")
     with pytest.raises(Exception, match="camera_mount"):
         expand(camera_mount="on_the_ceiling")
+
+
+def test_mujoco_compiles_and_simulates_the_urdf(tmp_path: Path) -> None:
+    import mujoco
+
+    path = tmp_path / "robot.urdf"
+    path.write_text(expand(ur_type="ur5e"))
+    model = mujoco.MjModel.from_xml_path(str(path))
+    names = [model.joint(i).name for i in range(model.njnt)]
+    assert names[:6] == list(JOINT_NAMES)
+    assert {"gripper_left_finger_joint", "gripper_right_finger_joint"} <= set(names)
+    assert all(model.body_mass[1:] > 0)  # every moving body has an inertial
+    data = mujoco.MjData(model)
+    data.qpos[:6] = [0.3, -1.5, 1.4, -1.5, -1.6, 0.0]
+    for _ in range(200):
+        mujoco.mj_step(model, data)
+    assert np.all(np.isfinite(data.qpos))
