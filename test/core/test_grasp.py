@@ -247,3 +247,14 @@ def test_object_points_base_recovers_the_cup_and_drops_the_table() -> None:
     result = plan(pts)
     assert isinstance(result, GraspPlan), result
     np.testing.assert_allclose(result.grasp_point_m[:2], [0.5, 0.0], atol=0.012)
+
+
+@pytest.mark.parametrize("wrist_3", [0.0, 2.8, -2.8, 5.0])
+def test_mirror_image_keeps_wrist_3_near_its_current_angle(wrist_3: float) -> None:
+    q0 = HOME.copy()
+    q0[5] = wrist_3
+    result = plan_grasp(cup_points((0.5, 0.1), 0.035, 0.09), GraspConfig(), KIN, SafetyLimits(), q0)
+    assert isinstance(result, GraspPlan), result
+    assert abs(result.q_pre[5] - wrist_3) <= np.pi / 2 + 1e-9
+    for _, T, q in result.waypoints():
+        np.testing.assert_allclose(KIN.fk_matrix(q), T.matrix, atol=1e-9)

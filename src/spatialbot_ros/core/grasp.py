@@ -455,11 +455,8 @@ def _top_down_runs(st: _Search) -> Iterator[list[_Candidate]]:
         opening = min(width + config.opening_margin_m, g.max_opening_m)
         tcp = np.array([obj.center_m[0], obj.center_m[1], pad_z])
         label = f"top_down {deg:+.0f}°"
-        # the gripper is symmetric: both wrist_3 turns are candidates
-        yield [
-            _Candidate("top_down", _top_down_rotation(sign * axis), tcp, opening, label)
-            for sign in (1.0, -1.0)
-        ]
+        # one of the two mirror images; _mirror_to_seed picks the wrist_3 turn afterwards
+        yield [_Candidate("top_down", _top_down_rotation(axis), tcp, opening, label)]
 
 
 def _side_runs(st: _Search) -> Iterator[list[_Candidate]]:
@@ -488,10 +485,7 @@ def _side_runs(st: _Search) -> Iterator[list[_Candidate]]:
         opening = min(width + config.opening_margin_m, g.max_opening_m)
         tcp = np.array([obj.center_m[0], obj.center_m[1], side_z])
         label = f"side {deg:+.0f}°"
-        yield [
-            _Candidate("side", _side_rotation(approach, flip), tcp, opening, label)
-            for flip in (False, True)
-        ]
+        yield [_Candidate("side", _side_rotation(approach, False), tcp, opening, label)]
 
 
 def _rim_runs(st: _Search) -> Iterator[list[_Candidate]]:
@@ -569,8 +563,36 @@ def _try_candidate(
     path = check_joint_path(np.array(qs), limits, kinematics.limits)
     if not path.ok:
         return f"{cand.label}: joint path: {path.message()}"
+    poses, qs = _mirror_to_seed(poses, qs, q_current, kinematics)
     cost = float(np.sum((qs[0] - q_current) ** 2))
     return poses, qs, cost
+
+
+def _mirror_to_seed(
+    poses: list[Mat], qs: list[Mat], q_current: Mat, kinematics: URKinematics
+) -> tuple[list[Mat], list[Mat]]:
+    """Pick the gripper's mirror image (wrist_3 turned by ±π) that turns wrist_3 least.
+
+    The parallel gripper is symmetric about tool0 z, and wrist_3 turns about that axis, so
+    FK(q6 ± π) = FK(q) @ Rz(π): the same grasp, reached with the other wrist_3 angle.  Safety
+    and joint steps are unchanged by the swap, so no second IK chain is needed.
+    """
+    lo, hi = kinematics.limits.lower_rad[5], kinematics.limits.upper_rad[5]
+    best_shift, best = 0.0, abs(qs[0][5] - q_current[5])
+    for shift in (math.pi, -math.pi):
+        if all(lo <= q[5] + shift <= hi for q in qs):
+            cost = abs(qs[0][5] + shift - q_current[5])
+            if cost < best - 1e-9:
+                best_shift, best = shift, cost
+    if best_shift == 0.0:
+        return poses, qs
+    flip = np.diag([-1.0, -1.0, 1.0, 1.0])  # Rz(pi) on the right: x and y axes reversed
+    new_qs = []
+    for q in qs:
+        q2 = q.copy()
+        q2[5] += best_shift
+        new_qs.append(q2)
+    return [m @ flip for m in poses], new_qs
 
 
 def _make_plan(
