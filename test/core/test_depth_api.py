@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from spatialbot_ros.core.depth_api import (
     DepthStats,
@@ -175,6 +178,16 @@ def test_box_centre_without_data_falls_back_to_neighbourhood_then_median() -> No
     assert stats.center == stats.median == 200.0
 
 
+def test_box_centre_fallback_never_reads_outside_the_box() -> None:
+    depth = np.full((20, 20), 300, dtype=np.uint16)  # the table around the object
+    depth[5:15, 5:15] = 0
+    depth[14, 14] = (
+        800  # the object's only valid pixel, 5 px from the centre (9, 9), like the table
+    )
+    stats = box_depth_stats(depth, (5, 5, 15, 15))
+    assert stats.center == 800.0  # not the 300 mm table just outside the box
+
+
 def test_box_stats_ignore_nan_and_clip_to_the_image() -> None:
     depth = np.full((6, 6), np.nan, dtype=np.float32)
     depth[4:, 4:] = [[1.5, 2.5], [np.inf, 0.0]]
@@ -207,3 +220,41 @@ def test_box_stats_match_numpy_on_random_depth() -> None:
     assert stats.median == float(np.median(valid))
     assert (stats.min, stats.max) == (valid.min(), valid.max())
     assert stats.valid_fraction == valid.size / patch.size
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    depth=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(1, 12), st.integers(1, 12)),
+        elements=st.one_of(st.just(0.0), st.just(float("nan")), st.floats(1.0, 5000.0, width=32)),
+    ),
+    box=st.tuples(*(st.floats(-5.0, 20.0) for _ in range(4))),
+)
+def test_property_box_stats_match_a_per_pixel_loop(
+    depth: np.ndarray, box: tuple[float, float, float, float]
+) -> None:
+    h, w = depth.shape
+    try:
+        x1, y1, x2, y2 = clip_box_px(box, w, h)
+    except PointOutsideImageError:
+        with pytest.raises(PointOutsideImageError):
+            box_depth_stats(depth, box)
+        return
+    values = [
+        float(depth[v, u])
+        for v in range(y1, y2)
+        for u in range(x1, x2)
+        if math.isfinite(float(depth[v, u])) and depth[v, u] > 0
+    ]
+    if not values:
+        with pytest.raises(NoDepthError):
+            box_depth_stats(depth, box)
+        return
+    stats = box_depth_stats(depth, box)
+    assert stats.min == min(values)
+    assert stats.max == max(values)
+    assert stats.median == pytest.approx(float(np.median(values)))
+    assert stats.mean == pytest.approx(sum(values) / len(values))
+    assert stats.valid_fraction == len(values) / ((x2 - x1) * (y2 - y1))
+    assert stats.min <= stats.center <= stats.max  # the centre comes from inside the box

@@ -150,7 +150,8 @@ def box_depth_stats(
 ) -> DepthStats:
     """Centre, mean, median, min, max depth and the valid fraction over a pixel box.
 
-    The centre falls back to the median of the box when the centre neighbourhood is empty.
+    The centre is the middle pixel's depth, else the median of the nearest valid ring around
+    it within the box, else the box median.
     Raises NoDepthError when the box holds no valid depth at all.
     """
     _check_depth(depth_mm)
@@ -163,8 +164,10 @@ def box_depth_stats(
     values_f = values.astype(np.float64)  # mean/median in float64: no uint16 overflow
     median = float(np.median(values_f))
     try:
+        # Search the centre's neighbourhood inside the box only: pixels outside it belong to
+        # whatever is behind or beside the object.
         center = depth_at_pixel(
-            depth_mm, (x1 + x2 - 1) // 2, (y1 + y2 - 1) // 2, search_radius_px
+            patch, (x2 - x1 - 1) // 2, (y2 - y1 - 1) // 2, search_radius_px
         ).depth_mm
     except NoDepthError:
         center = median
