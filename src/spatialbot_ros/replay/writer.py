@@ -56,6 +56,32 @@ def open_typestore() -> Any:
     return make_typestore()
 
 
+def _qos(kind: str) -> Any:
+    from rosbags.interfaces import (
+        Qos,
+        QosDurability,
+        QosHistory,
+        QosLiveliness,
+        QosReliability,
+        QosTime,
+    )
+
+    if kind not in ("reliable", "sensor", "latched"):
+        raise ValueError(f"expected qos reliable, sensor or latched, got {kind!r}")
+    infinite = QosTime(9223372036, 854775807)  # what rclpy records for "no limit"
+    return Qos(
+        history=QosHistory.KEEP_LAST,
+        depth={"reliable": 10, "sensor": 5, "latched": 1}[kind],
+        reliability=QosReliability.BEST_EFFORT if kind == "sensor" else QosReliability.RELIABLE,
+        durability=QosDurability.TRANSIENT_LOCAL if kind == "latched" else QosDurability.VOLATILE,
+        deadline=infinite,
+        lifespan=infinite,
+        liveliness=QosLiveliness.AUTOMATIC,
+        liveliness_lease_duration=infinite,
+        avoid_ros_namespace_conventions=False,
+    )
+
+
 class BagWriter:
     """A rosbags Writer with one connection per topic, created on first use.
 
@@ -109,13 +135,22 @@ class BagWriter:
             finally:
                 self._writer = None
 
-    def write(self, topic: str, msgtype: str, msg: Any, log_time_ns: int) -> None:
-        """Serialise `msg` (a typestore message) onto `topic` at `log_time_ns`."""
+    def write(
+        self, topic: str, msgtype: str, msg: Any, log_time_ns: int, qos: str = "reliable"
+    ) -> None:
+        """Serialise `msg` (a typestore message) onto `topic` at `log_time_ns`.
+
+        `qos` is the offered QoS recorded for the topic on first use, which `ros2 bag play`
+        republishes with: "reliable", "sensor" (best effort, as realsense-ros images) or
+        "latched" (transient local, as /tf_static, so late subscribers such as RViz get it).
+        """
         if self._writer is None:
             raise ReplayError(f"{self.path}: writer is not open")
         conn = self._conns.get(topic)
         if conn is None:
-            conn = self._writer.add_connection(topic, msgtype, typestore=self.typestore)
+            conn = self._writer.add_connection(
+                topic, msgtype, typestore=self.typestore, offered_qos_profiles=[_qos(qos)]
+            )
             self._conns[topic] = conn
         elif conn.msgtype != msgtype:
             raise ReplayError(f"expected {conn.msgtype} on {topic}, got {msgtype}")
@@ -153,12 +188,14 @@ class BagWriter:
             _TYPES["color"],
             rm.make_image(f, frame.rgb, "rgb8", frame.stamp_ns, fid),
             t,
+            qos="sensor",
         )
         self.write(
             topics.depth,
             _TYPES["depth"],
             rm.make_image(f, frame.depth_mm, "16UC1", frame.stamp_ns, fid),
             t,
+            qos="sensor",
         )
 
     def write_task(self, topic: str, text: str, log_time_ns: int) -> None:
@@ -178,7 +215,7 @@ class BagWriter:
             "tf2_msgs/msg/TFMessage",
             transforms=[rm.make_transform_stamped(f, tr, stamp_ns) for tr in transforms],
         )
-        self.write(topic, _TYPES["tf_static"], msg, stamp_ns)
+        self.write(topic, _TYPES["tf_static"], msg, stamp_ns, qos="latched")
 
     def write_result(
         self,
