@@ -6,7 +6,8 @@ and optionally an occluder box into an 848x480 depth image seen by a camera 0.45
 15-45° above the table.  The gripper comes top-down with the left finger on the camera-facing
 side of the cup, its pad `gap_mm` from the cup wall (the true gap is recomputed exactly as the
 distance between the finger boxes and the cylinder); the right finger sits farther away on the
-other side.  Sensor effects: Gaussian depth noise (sigma 2 mm), 10 % of pixels zeroed, and
+other side.  Sensor effects: Gaussian depth noise (sigma 2 mm), 10 % of the depth zeroed
+(single pixels, or 12x12 px blobs as RealSense holes look), and
 
 * "partial" occlusion: a box 10-25 cm in front of the gripper hides part of the window around
   the near pad but not the pad's own neighbourhood (15 px), so the gap remains measurable;
@@ -125,7 +126,10 @@ def _box_cylinder_gap(
 
 
 def make_case(
-    rng: np.random.Generator, occlusion: Occlusion = "none", gap_mm: float | None = None
+    rng: np.random.Generator,
+    occlusion: Occlusion = "none",
+    gap_mm: float | None = None,
+    holes: Literal["pixels", "blobs"] = "pixels",
 ) -> ContactCase:
     """One seeded case (see the module docstring)."""
     intr = INTRINSICS
@@ -217,7 +221,13 @@ def make_case(
     grown[:, :-1] |= mask[:, 1:]
     depth = np.where(np.isfinite(t), t, 0.0)
     depth = depth + rng.normal(0.0, 0.002, depth.shape) * (depth > 0)
-    depth[rng.random(depth.shape) < 0.10] = 0.0
+    if holes == "pixels":
+        depth[rng.random(depth.shape) < 0.10] = 0.0
+    else:  # RealSense-like: 12x12 px blobs covering about 10 % of the frame
+        h, w = depth.shape
+        for _ in range(int(0.10 * h * w / 144)):
+            y, x = int(rng.integers(0, h - 12)), int(rng.integers(0, w - 12))
+            depth[y : y + 12, x : x + 12] = 0.0
     depth_mm = np.clip(np.round(depth * 1000.0), 0, 65535).astype(np.uint16)
     T_cam_tool0 = RigidTransform(T_cam_world @ T_world_tool0, "camera_color_optical_frame", "tool0")
     return ContactCase(depth_mm, grown, box, T_cam_tool0, opening, true_gap * 1e3, occlusion)

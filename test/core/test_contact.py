@@ -35,14 +35,16 @@ def _check(
 
 @pytest.mark.slow
 def test_accuracy_on_generated_cases_at_5mm_tolerance() -> None:
-    """Gaps 0-50 mm, sigma 2 mm noise, 10 % holes; 20 % partly and 10 % fully occluded."""
+    """Gaps 0-50 mm, sigma 2 mm noise, 10 % holes (pixels or blobs); 20 % partly, 10 % fully
+    occluded."""
     rng = np.random.default_rng(20240)
     n, correct = 250, 0
     errors = []
     wrong = []
     for i in range(n):
         occlusion = "full" if i % 10 == 0 else ("partial" if i % 5 == 1 else "none")
-        case = make_case(rng, occlusion)  # type: ignore[arg-type]
+        holes = "blobs" if i % 2 else "pixels"
+        case = make_case(rng, occlusion, holes=holes)  # type: ignore[arg-type]
         reading = _check(case)
         ok = reading.state in expected_states(case, TH, tolerance_mm=5.0)
         correct += ok
