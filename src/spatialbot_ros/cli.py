@@ -137,7 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", type=int, default=50)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-grasp", action="store_true", help="grounding only (no simulation)")
+    p.add_argument("--no-grasp", action="store_true", help="grounding only (no grasping)")
+    p.add_argument("--no-noise", action="store_true", help="clean depth (no D435-like noise)")
+    p.add_argument(
+        "--distractors", action="store_true", help="add 0-2 boxes and balls to each scene"
+    )
+    p.add_argument("--no-progress", action="store_true")
     _add_engine_args(p)
     p.set_defaults(func=_cmd_eval)
 
@@ -234,6 +239,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         engine=engine,
         engine_config=config,
         grasp=not args.no_grasp,
+        noise=not args.no_noise,
+        distractors=args.distractors,
+        progress=not args.no_progress,
     )
     print(summary.get("table", ""))
     print(f"summary: {Path(args.out) / 'summary.json'}")
