@@ -71,6 +71,7 @@ def main() -> None:
     frame_ms: list[float] = []
     frame_cpu_ms: list[float] = []
     failures: list[str] = []
+    occluded = [0, 0]  # tasks whose target is partly hidden by another object
     t_gen = 0.0
     scenes = []
     for i in range(args.scenes):
@@ -91,6 +92,9 @@ def main() -> None:
             ok = got == task.target_index
             per_rel[task.relation][0] += int(ok)
             per_rel[task.relation][1] += 1
+            if scene.objects[task.target_index].visible_fraction < 0.95:
+                occluded[0] += int(ok)
+                occluded[1] += 1
             if not ok and len(failures) < 10:
                 failures.append(
                     f"scene {i} ({scene.camera}): {task.text!r} -> {got}, want "
@@ -105,6 +109,12 @@ def main() -> None:
         tot_ok += n_ok
         tot += n
     print(f"{'ALL':<16}{tot_ok:>9}{tot:>7}{100.0 * tot_ok / max(1, tot):>8.1f}")
+    n_obj = sum(len(s.objects) for s in scenes)
+    n_occ = sum(o.visible_fraction < 0.95 for s in scenes for o in s.objects)
+    print(
+        f"partial occlusion: {n_occ}/{n_obj} objects < 95 % visible; tasks with such a target: "
+        f"{occluded[0]}/{occluded[1]} correct"
+    )
     for f in failures:
         print("  miss:", f)
     # CPU time of this thread is what one core spends; wall time also counts waiting for the

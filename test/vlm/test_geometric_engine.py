@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import collections
+import functools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.sim.synthetic import (
@@ -33,6 +36,13 @@ def scene3() -> SyntheticScene:
         4, n_objects=3, camera="front", noise_mm=2.0, hole_fraction=0.03,
         colors=["red", "blue", "green"],
     )  # fmt: skip
+
+
+@functools.cache
+def _shared() -> tuple[GeometricEngine, SyntheticScene]:
+    # Hypothesis tests cannot take function-scoped fixtures; build once, on first use.
+    scene = make_scene(41, n_objects=3, camera="right", noise_mm=2.0, hole_fraction=0.03)
+    return GeometricEngine(), scene
 
 
 def _target_index(scene: SyntheticScene, result: object) -> int | None:
@@ -246,3 +256,37 @@ def test_noise_free_plane_fit_is_exact() -> None:
 )  # fmt: skip
 def test_colour_names(rgb: tuple[int, int, int], name: str) -> None:
     assert color_name(rgb) == name
+
+
+_TASK_WORDS = st.sampled_from(
+    ["grasp", "the", "red", "cup", "left", "of", "second", "from", "right", "which", "is", "or",
+     "closer", "how", "many", "there", "?", "<0.5,0.5>", "than", "bigger", "nearest", "middle",
+     "gripper", "touching", "depth", "what", "9th", "last", "box", "blue", "behind", "is there"]
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(words=st.lists(_TASK_WORDS, min_size=1, max_size=10))
+def test_engine_never_raises(words: list[str]) -> None:
+    engine, scene = _shared()
+    res = engine.run(scene.frame, " ".join(words))
+    assert res.status in ("ok", "error")
+    if res.status == "error":
+        assert res.error
+        assert res.target is None
+    else:
+        assert res.answer
+
+
+def test_tiny_and_flat_frames_give_errors(engine: GeometricEngine) -> None:
+    from spatialbot_ros.core.intrinsics import CameraIntrinsics
+
+    intr = CameraIntrinsics(4, 4, 3.0, 3.0, 1.5, 1.5)
+    tiny = RGBDFrame(np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 700, np.uint16), intr)
+    res = engine.run(tiny, "grasp the cup")
+    assert res.status == "error"
+    assert "depth" in (res.error or "")
+    flat = make_scene(2, n_objects=0, camera="high")
+    res = engine.run(flat.frame, "how many cups are there")
+    assert res.status == "ok"
+    assert res.answer == "0"

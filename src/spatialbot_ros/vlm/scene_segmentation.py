@@ -21,6 +21,8 @@ Pipeline (all vectorised; OpenCV only for connected components and morphology):
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -274,9 +276,7 @@ def _far_side_of_jumps(
 
 def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None) -> SegmentedScene:
     """Support plane and the objects standing on it; raises NoDepthError / NoPlaneError."""
-    import time
-
-    import cv2
+    import cv2  # lazy: keeps importing the vlm package light
 
     cfg = config or SegmentationConfig()
     timings: dict[str, float] = {}
@@ -446,8 +446,6 @@ def _shape_label(a1: npt.NDArray[np.float64], a2: npt.NDArray[np.float64], width
 
 
 def _reindex(obj: SegmentedObject, index: int) -> SegmentedObject:
-    import dataclasses
-
     return dataclasses.replace(obj, index=index)
 
 
