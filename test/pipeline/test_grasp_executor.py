@@ -156,20 +156,34 @@ def test_too_fast_settings_are_refused() -> None:
     assert motion.calls == []
 
 
-def test_contact_during_the_approach_stops_the_arm() -> None:
+def test_contact_during_the_approach_stops_the_arm_and_grasps_there() -> None:
     motion = SlowDryRun(seconds=2.0)
     gripper = DryRunGripper(stall_at_position=0.45)
-    result = GraspExecutor(motion, gripper).execute(
+    statuses: list[ExecutionStatus] = []
+    result = GraspExecutor(motion, gripper, on_status=statuses.append).execute(
         _plan(), contact=lambda: ContactReading("contact", 1.0)
     )
-    assert result.outcome == "failed"
-    assert "unexpected contact" in result.reason
+    assert result.ok, result.reason
     assert ("cancel", {}) in motion.calls
     halted = [args for name, args in motion.calls if name == "execute" and args.get("halted")]
     assert len(halted) == 1
-    # never closed on it, never lifted
-    assert len(gripper.calls) == 1
-    assert len([c for c in motion.calls if c[0] == "plan_to_pose"]) == 2
+    assert any("stopped at contact" in s.message for s in statuses)
+    # closed where it stopped, then lifted straight up from there (not to the planned lift)
+    assert [c[1]["position"] for c in gripper.calls] == [0.0, pytest.approx(0.7929)]
+    lift_goal = [a for n, a in motion.calls if n == "plan_to_pose"][-1]["pose"]
+    stopped_at = URKinematics().fk_matrix(_plan().q_pre)  # halted right after pre-grasp
+    np.testing.assert_allclose(lift_goal.translation_m, stopped_at[:3, 3] + [0, 0, 0.1], atol=1e-9)
+
+
+def test_contact_during_the_approach_can_abort() -> None:
+    motion = SlowDryRun(seconds=2.0)
+    gripper = DryRunGripper(stall_at_position=0.45)
+    ex = GraspExecutor(motion, gripper, config=ExecutorConfig(on_approach_contact="abort"))
+    result = ex.execute(_plan(), contact=lambda: ContactReading("contact", 1.0))
+    assert result.outcome == "failed"
+    assert "unexpected contact" in result.reason
+    assert len(gripper.calls) == 1  # opened, never closed
+    assert len([c for c in motion.calls if c[0] == "plan_to_pose"]) == 2  # no lift
 
 
 def test_cancel_at_a_step_stops_everything() -> None:

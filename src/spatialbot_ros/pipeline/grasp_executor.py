@@ -82,7 +82,9 @@ class ExecutorConfig:
     contact_poll_s: float = 0.02
     min_rise_fraction: float = 0.5  # object points must rise this share of the lift height
     plan_tolerance_m: float = 1e-4  # plan joints vs plan poses (FK) agreement
-    abort_on_approach_contact: bool = True
+    # contact before the grasp pose: "close" stops the arm there and grasps (a guarded move),
+    # "abort" stops and gives up (the object is not where the plan put it)
+    on_approach_contact: Literal["close", "abort"] = "close"
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> ExecutorConfig:
@@ -348,11 +350,17 @@ class GraspExecutor:
             self._step_gripper("open", 0.0, cfg.open_effort_n, stop)
             self._move("pre_grasp", plan.pre_grasp, plan.q_pre, cfg.velocity_scaling, stop)
             before = observe_object() if observe_object is not None else None
-            reading = self._approach(plan, stop, contact, monitor)
+            reading, stopped_early = self._approach(plan, stop, contact, monitor)
             result.contact = reading
             grip = self._close(plan, stop, monitor)
             result.gripper = grip
-            self._move("lift", plan.lift, plan.q_lift, cfg.velocity_scaling, stop, cartesian=True)
+            lift_pose, lift_hint = plan.lift, plan.q_lift
+            if stopped_early:  # lift straight up from where the arm stopped
+                q_now = np.asarray(self.motion.current_joint_state(), dtype=np.float64)
+                up = self.kinematics.fk_matrix(q_now)
+                up[2, 3] += self.grasp_config.lift_height_m
+                lift_pose, lift_hint = RigidTransform(up, BASE_FRAME, TOOL_FRAME), q_now
+            self._move("lift", lift_pose, lift_hint, cfg.velocity_scaling, stop, cartesian=True)
             after = observe_object() if observe_object is not None else None
             rise = lift_rise_m(before, after)
             result.rise_m = rise
@@ -508,8 +516,8 @@ class GraspExecutor:
         stop: threading.Event,
         contact: ContactSource | None,
         monitor: ContactMonitor,
-    ) -> ContactReading | None:
-        """Straight line to the grasp pose; contact is polled while the arm moves."""
+    ) -> tuple[ContactReading | None, bool]:
+        """Straight line to the grasp pose, contact polled meanwhile; True when stopped early."""
         step: Step = "approach"
         self._check_cancel(stop, step)
         self._status(step, "planning")
@@ -537,10 +545,11 @@ class GraspExecutor:
                 last = contact()
                 state = monitor.update(last)
                 self._status(step, "contact check", last)
-                if state == "contact" and alive and self.config.abort_on_approach_contact:
+                if state == "contact" and alive and not touched.is_set():
                     touched.set()
                     halt.set()
                     self.motion.cancel()
+                    self._status(step, "contact: stopping the arm", last)
             if not alive:
                 break
             worker.join(self.config.contact_poll_s)
@@ -548,15 +557,18 @@ class GraspExecutor:
         if stop.is_set():
             raise _CancelledError("cancelled during approach")
         if touched.is_set():
-            raise _StepFailedError(
-                f"unexpected contact during the approach (gap "
-                f"{'?' if last is None or last.gap_mm is None else f'{last.gap_mm:.1f}'} mm): "
-                "the object is not where the plan expects it"
-            )
+            gap = "?" if last is None or last.gap_mm is None else f"{last.gap_mm:.1f}"
+            if self.config.on_approach_contact == "abort":
+                raise _StepFailedError(
+                    f"unexpected contact during the approach (gap {gap} mm): "
+                    "the object is not where the plan expects it"
+                )
+            self._status(step, f"stopped at contact (gap {gap} mm); grasping here", last)
+            return last, True
         if not outcome or not outcome[0].ok:
             err = outcome[0].error if outcome else "no result"
             raise _StepFailedError(f"approach: execution failed: {err}")
-        return last
+        return last, False
 
     def _close(
         self, plan: GraspPlan, stop: threading.Event, monitor: ContactMonitor
