@@ -171,3 +171,34 @@ def test_eval_on_three_scenes(tmp_path: Path) -> None:
     assert summary["grasps"] == 3
     assert summary["grounding_accuracy"] >= 0.8
     assert (tmp_path / "eval.png").is_file()
+
+
+def test_bench_eval_on_a_one_sample_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cv2
+
+    from spatialbot_ros.sim.synthetic import make_scene
+
+    scene = make_scene(31, n_objects=3, camera="front", colors=["red", "blue", "green"])
+    (tmp_path / "positional").mkdir()
+    (tmp_path / "positional_d").mkdir()
+    cv2.imwrite(str(tmp_path / "positional" / "0.png"), scene.frame.rgb[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "positional_d" / "0.png"), scene.frame.depth_mm)
+    intr = scene.frame.intrinsics
+    (tmp_path / "intrinsics.json").write_text(
+        json.dumps({"fx": intr.fx, "fy": intr.fy, "cx": intr.cx, "cy": intr.cy})
+    )
+    red, blue, _ = scene.objects
+    answer = "Yes" if red.center_px[0] < blue.center_px[0] else "No"
+    sample = {
+        "id": "p0",
+        "image": "positional/0.png",
+        "answer": answer,
+        "question": "Is the red cup to the left of the blue cup?",
+    }
+    (tmp_path / "positional.json").write_text(json.dumps([sample]))
+    report = tmp_path / "report.json"
+    assert main(["bench-eval", str(tmp_path), "--output", str(report)]) == 0
+    assert "positional" in capsys.readouterr().out
+    assert report.is_file()

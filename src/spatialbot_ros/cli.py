@@ -157,10 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default=None, help="also record this task on /spatialbot/task")
     p.set_defaults(func=_cmd_record_sim)
 
-    p = sub.add_parser("bench-eval", help="score an engine on SpatialBench")
-    p.add_argument("bench_dir", type=Path, help="SpatialBench folder")
-    p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--limit", type=int, default=None)
+    p = sub.add_parser("bench-eval", help="score an engine on SpatialBench-format data")
+    p.add_argument("dataset_dir", type=Path, help="SpatialBench folder")
+    p.add_argument("--categories", nargs="+", default=None, help="only these task families")
+    p.add_argument("--limit", type=int, default=None, help="at most N samples per category")
+    p.add_argument(
+        "--output",
+        "--out",
+        dest="output",
+        type=Path,
+        default=None,
+        help="write the JSON report here",
+    )
+    p.add_argument("--engine-config", default=None, help="engine settings (YAML or JSON file)")
     _add_engine_args(p)
     p.set_defaults(func=_cmd_bench_eval)
 
@@ -266,17 +275,13 @@ def _cmd_record_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_eval(args: argparse.Namespace) -> int:
-    import importlib
-
-    spatialbench = importlib.import_module("spatialbot_ros.vlm.spatialbench")
+    from spatialbot_ros.vlm.spatialbench import main_bench_eval
 
     engine, config = _engine_config(args)
-    run = spatialbench.run_spatialbench
-    result = run(
-        args.bench_dir, engine=engine, engine_config=config, limit=args.limit, out_dir=args.out
-    )
-    print(json.dumps(result, indent=2, default=str))
-    return EXIT_OK
+    args.engine = engine
+    if args.engine_config is None:
+        args.engine_config = config
+    return int(main_bench_eval(args))
 
 
 def _cmd_engines(args: argparse.Namespace) -> int:
