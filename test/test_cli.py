@@ -131,12 +131,17 @@ def test_record_sim_then_replay(tmp_path: Path, capsys: pytest.CaptureFixture[st
                 "sqlite3",
                 "--task",
                 "grasp the leftmost cup",
+                "--camera-eye",
+                "1.0",
+                "0.1",
+                "0.7",
             ]
         )
         == 0
     )
     info = json.loads(capsys.readouterr().out)
     assert info["messages"] == 2 + 2 * 4
+    assert info["truth"]["camera"]["T_base_camera_xyz"] == pytest.approx([1.0, 0.1, 0.7])
     assert main(["replay", str(bag), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     result = json.loads((tmp_path / "o" / "results.jsonl").read_text().splitlines()[0])
     assert result["task"] == "grasp the leftmost cup"

@@ -155,6 +155,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default="mcap", choices=("mcap", "sqlite3"))
     p.add_argument("--noise", action="store_true", help="D435-like depth noise and holes")
     p.add_argument("--task", default=None, help="also record this task on /spatialbot/task")
+    p.add_argument(
+        "--camera-eye",
+        type=float,
+        nargs=3,
+        default=None,
+        metavar=("X", "Y", "Z"),
+        help="camera position in base_link, m (default 0.98 0 0.72)",
+    )
+    p.add_argument(
+        "--camera-target",
+        type=float,
+        nargs=3,
+        default=None,
+        metavar=("X", "Y", "Z"),
+        help="point the camera looks at (default 0.58 0 0)",
+    )
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--fovy", type=float, default=42.5, help="vertical field of view, degrees")
     p.set_defaults(func=_cmd_record_sim)
 
     p = sub.add_parser("bench-eval", help="score an engine on SpatialBench-format data")
@@ -259,6 +278,21 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_record_sim(args: argparse.Namespace) -> int:
     from spatialbot_ros.sim.recorder import record_scene_bag
+    from spatialbot_ros.sim.scene import (
+        DEFAULT_CAMERA_EYE,
+        DEFAULT_CAMERA_TARGET,
+        generate_scene,
+        look_at_camera,
+    )
+
+    camera = look_at_camera(
+        args.camera_eye or DEFAULT_CAMERA_EYE,
+        args.camera_target or DEFAULT_CAMERA_TARGET,
+        args.width,
+        args.height,
+        args.fovy,
+    )
+    scene = generate_scene(args.seed, n_cups=args.cups, camera=camera)
 
     info = record_scene_bag(
         args.out,
@@ -269,6 +303,7 @@ def _cmd_record_sim(args: argparse.Namespace) -> int:
         storage=args.storage,
         noise=args.noise,
         task=args.task,
+        scene=scene,
     )
     print(json.dumps(info, indent=2))
     return EXIT_OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
+import pytest
 
 from spatialbot_ros.core.kinematics import URKinematics
 from spatialbot_ros.sim.executor import GraspExecutor, GraspTargets, min_jerk
@@ -70,3 +71,20 @@ def test_fingers_that_miss_do_not_count_as_success() -> None:
     assert not result.success
     assert not result.held
     assert result.lifted_m < 0.01
+
+
+def test_contact_during_the_approach_stops_it_there() -> None:
+    world, cup = _world()
+    targets = _top_down_targets(cup, 0.085)
+    seen: list[float] = []
+
+    def contact_at_40_percent(_world: object, _name: str, progress: float) -> tuple[float, bool]:
+        seen.append(progress)
+        return (0.0, True) if progress >= 0.4 else (30.0, False)
+
+    executor = GraspExecutor(world, KIN, contact_check=contact_at_40_percent, contact_checks=10)
+    result = executor.execute(targets, cup.name)
+    assert "approach stopped on contact at 40 %" in result.reason
+    assert max(p for p in seen if p < 1.0) == pytest.approx(0.4)
+    samples = [s for s in result.contact_samples if s.progress < 1.0]
+    assert len(samples) == 4  # 0.1 ... 0.4, then no more checks

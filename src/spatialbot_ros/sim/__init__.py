@@ -6,6 +6,8 @@ Mesa) is set here, before any submodule imports it; a MUJOCO_GL set by the user 
 
 import os
 
+__all__: list[str] = []  # submodules are imported by name: mujoco loads only on use
+
 os.environ.setdefault("MUJOCO_GL", "egl")
 if os.environ["MUJOCO_GL"] == "egl":
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")

@@ -106,6 +106,7 @@ class GraspExecutor:
         joint_speed_rad_s: float = 1.2,
         approach_speed_m_s: float = 0.08,
         contact_checks: int = 8,
+        stop_on_contact: bool = True,
     ) -> None:
         """Hold the world, the IK used for straight-line approaches and the contact check."""
         self.world = world
@@ -114,6 +115,7 @@ class GraspExecutor:
         self.joint_speed = joint_speed_rad_s
         self.approach_speed = approach_speed_m_s
         self.contact_checks = contact_checks
+        self.stop_on_contact = stop_on_contact
         self.sim_time_s = 0.0
 
     # --- low level ---------------------------------------------------------------------------
@@ -136,10 +138,14 @@ class GraspExecutor:
         self,
         waypoints: npt.NDArray[np.float64],
         duration_s: float,
-        on_progress: Callable[[float], None] | None = None,
+        on_progress: Callable[[float], bool] | None = None,
         checks: int = 0,
-    ) -> None:
-        """Track a joint path (K, 6) in `duration_s`, min-jerk timed, then settle briefly."""
+    ) -> float:
+        """Track a joint path (K, 6) in `duration_s`, min-jerk timed, then settle briefly.
+
+        `on_progress(fraction)` runs `checks` times along the way; returning True stops the
+        motion there (a guarded move). Returns the fraction of the path completed.
+        """
         dt = float(self.world.model.opt.timestep)
         steps = max(2, round(duration_s / dt))
         k = len(waypoints) - 1
@@ -150,9 +156,13 @@ class GraspExecutor:
             q = waypoints[j] + (s - j) * (waypoints[j + 1] - waypoints[j])
             self.world.data.ctrl[self.world.arm_actuators] = q
             self.step()
-            if on_progress is not None and i in check_at:
-                on_progress(i / steps)
+            if on_progress is not None and i in check_at and on_progress(i / steps):
+                # Hold where the arm is: commanding the measured joints stops it in place.
+                self.world.data.ctrl[self.world.arm_actuators] = self.world.arm_q()
+                self.step(round(0.1 / dt))
+                return i / steps
         self.step(round(0.15 / dt))
+        return 1.0
 
     def move_joints(self, q_goal: npt.ArrayLike, min_duration_s: float = 0.6) -> None:
         """Joint-space move to `q_goal` at the configured joint speed."""
@@ -218,9 +228,9 @@ class GraspExecutor:
             b = self.kinematics.fk_matrix(targets.q_grasp)[:3, 3]
             length = float(np.linalg.norm(b - a))
 
-        def check(progress: float) -> None:
+        def check(progress: float) -> bool:
             if self.contact_check is None:
-                return
+                return False
             signal, detected = self.contact_check(self.world, object_name, progress)
             samples.append(
                 ContactSample(
@@ -231,9 +241,13 @@ class GraspExecutor:
                     truth=self.world.robot_touches(object_name),
                 )
             )
+            # Closed loop: contact before the grasp pose means the fingers met the object
+            # early (a grounding or depth error); stop there rather than push it over.
+            return bool(detected) and self.stop_on_contact and progress < 1.0
 
-        self.follow(path, max(0.8, length / self.approach_speed), check, self.contact_checks)
+        done = self.follow(path, max(0.8, length / self.approach_speed), check, self.contact_checks)
         timings["approach"] = (time.perf_counter() - t1) * 1e3
+        stopped_early = done < 1.0
 
         t2 = time.perf_counter()
         self.set_gripper(GRIPPER_CLOSED_POS)
@@ -258,6 +272,8 @@ class GraspExecutor:
             reason = f"not held ({len(fingers)} finger(s) in contact), lifted {lifted * 100:.1f} cm"
         else:
             reason = f"held but lifted only {lifted * 100:.1f} cm (< {LIFT_SUCCESS_M * 100:.0f} cm)"
+        if stopped_early:
+            reason += f"; approach stopped on contact at {100 * done:.0f} %"
         return ExecutionResult(
             success=success,
             lifted_m=lifted,
