@@ -211,6 +211,13 @@ class BagFrameReader:
             self._reader.open()
         except Exception as exc:  # rosbags, sqlite3, zstd and mcap raise their own types
             self._reader = self._salvage(exc)
+        try:
+            self._check_topics()
+        except BaseException:
+            self.close()  # __exit__ does not run when __enter__ raises
+            raise
+
+    def _check_topics(self) -> None:
         reader = self._reader
         by_topic: dict[str, Any] = {}
         for conn in reader.connections:
@@ -253,7 +260,7 @@ class BagFrameReader:
         source = McapStreamSource(files[0], self._typestore)
         if not any(c.msgcount for c in source.connections):
             raise error from exc
-        self.salvaged = f"{exc}; reading the {source.end_time - source.start_time} ns before it"
+        self.salvaged = f"rosbags could not open it ({exc}); read sequentially up to the damage"
         return source
 
     def close(self) -> None:

@@ -55,6 +55,7 @@ class ReplaySummary:
     elapsed_s: float = 0.0
     error: str | None = None
     camera_pose_source: str = "none"
+    salvaged: str | None = None
     results_path: str = ""
     bag_out: str | None = None
     images: list[str] = field(default_factory=list)
@@ -160,6 +161,7 @@ def run_replay(
                 "pass --task"
             )
         outputs = _Outputs(out_path, options, summary)
+        summary.salvaged = reader.salvaged
         total = reader.info.topics[options.topics.color][1] if reader.info else None
         if options.max_frames is not None and total is not None:
             total = min(total, options.max_frames)
