@@ -110,10 +110,14 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})  # one core, as the target says
-    print(f"replay of {args.frames} RGB-D frames 640x480 at {FPS:.0f} Hz "
-          f"({args.frames / FPS:.1f} s of recording), median of {args.repeats}, one core")
-    print(f"{'storage':8} {'method':9} {'median s':>9} {'frames/s':>9} {'x realtime':>10} "
-          f"{'vs baseline':>11}")
+    print(
+        f"replay of {args.frames} RGB-D frames 640x480 at {FPS:.0f} Hz "
+        f"({args.frames / FPS:.1f} s of recording), median of {args.repeats}, one core"
+    )
+    print(
+        f"{'storage':8} {'method':9} {'median s':>9} {'frames/s':>9} {'x realtime':>10} "
+        f"{'vs baseline':>11}"
+    )
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         for storage in ("mcap", "sqlite3"):
@@ -124,8 +128,10 @@ def main() -> None:
             t_ours = _median_time(run_replay, path, args.repeats, args.frames)
             for name, t in (("baseline", t_base), ("replay", t_ours)):
                 fps = args.frames / t
-                print(f"{storage:8} {name:9} {t:9.3f} {fps:9.0f} {fps / FPS:10.1f} "
-                      f"{t_base / t:10.2f}x")
+                print(
+                    f"{storage:8} {name:9} {t:9.3f} {fps:9.0f} {fps / FPS:10.1f} "
+                    f"{t_base / t:10.2f}x"
+                )
             ok &= args.frames / t_ours / FPS >= TARGET_X_REALTIME
     print(f"target >= {TARGET_X_REALTIME:.0f}x real time on one core: {'met' if ok else 'MISSED'}")
 
