@@ -362,10 +362,10 @@ def _plot(records: list[dict[str, Any]], executions: list[dict[str, Any]], path:
     ax1.set_ylim(0, 105)
     ax1.set_ylabel("%")
     ax1.set_title("Grounding accuracy by task family; grasp success")
-    ax1.tick_params(axis="x", rotation=30)
+    plt.setp(ax1.get_xticklabels(), rotation=30, ha="right")
     errs = [r["target_error_mm"] for r in records if r["correct"] and r["target_error_mm"]]
     ax2.hist(errs, bins=30, color="tab:orange")
-    ax2.set_xlabel("3D target error (mm)")
+    ax2.set_xlabel("3D target error vs the true visible-surface centroid (mm)")
     ax2.set_ylabel("tasks")
     ax2.set_title("3D target error of correctly grounded tasks")
     fig.tight_layout()
