@@ -201,3 +201,17 @@ def test_make_image_roundtrip(factory):
     msg = roundtrip(rm.make_image(factory, rgb, "rgb8", 9, "cam"))
     assert (msg.height, msg.width, msg.step, msg.encoding) == (48, 64, 192, "rgb8")
     np.testing.assert_array_equal(np.asarray(msg.data).reshape(48, 64, 3), rgb)
+
+
+def test_make_image_owns_its_bytes_and_validates(factory):
+    depth = np.arange(48 * 64, dtype=np.uint16).reshape(48, 64)
+    msg = rm.make_image(factory, depth, "16UC1", 0, "cam")
+    depth[0, 0] = 999  # the message must not change with the caller's array
+    assert np.frombuffer(np.asarray(msg.data).tobytes(), np.uint16)[0] == 0
+    assert (msg.step, msg.is_bigendian) == (128, 0)
+    strided = np.zeros((48, 128, 3), np.uint8)[:, ::2]
+    assert rm.make_image(factory, strided, "rgb8", 0, "cam").step == 192
+    with pytest.raises(InvalidImageError, match="rgb8 needs a HxWx3 uint8 array"):
+        rm.make_image(factory, depth, "rgb8", 0, "cam")
+    with pytest.raises(InvalidImageError):
+        rm.make_image(factory, np.zeros((0, 4, 3), np.uint8), "rgb8", 0, "cam")

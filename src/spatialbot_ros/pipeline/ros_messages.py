@@ -55,14 +55,15 @@ class MessageFactory:
     """Builds ROS messages by type name ('pkg/msg/Name') with keyword fields.
 
     new: (type_name, **fields) -> message; array: numpy -> what the message class stores for
-    a primitive array field; byte_buffer: bytes -> what it stores for uint8[] (Image.data).
+    a primitive array field; byte_buffer: a bytes-like buffer -> what it stores for uint8[]
+    (Image.data), copied so the message owns its bytes.
     """
 
     def __init__(
         self,
         new: Callable[..., Any],
         array: Callable[[npt.NDArray[Any]], Any] = np.asarray,
-        byte_buffer: Callable[[bytes], Any] = bytes,
+        byte_buffer: Callable[[Any], Any] = bytes,
     ) -> None:
         """Wrap the three backend functions."""
         self._new = new
@@ -109,15 +110,36 @@ def make_result_string(factory: MessageFactory, result: Mapping[str, Any]) -> An
 def make_image(
     factory: MessageFactory, array: npt.NDArray[Any], encoding: str, stamp_ns: int, frame_id: str
 ) -> Any:
-    """sensor_msgs/Image with cv_bridge-identical layout."""
+    """sensor_msgs/Image with cv_bridge-identical layout, copying the pixels once."""
     from spatialbot_ros.core.image_msgs import numpy_to_image_fields
 
-    fields = numpy_to_image_fields(array, encoding)
+    pixels = np.ascontiguousarray(array)
+    if pixels.ndim not in (2, 3) or pixels.shape[0] == 0:
+        return _make_image_slow(factory, pixels, encoding, stamp_ns, frame_id)
+    # Validate and lay out on the first row (cheap), then hand over the whole buffer:
+    # step, encoding and byte order are the same for every row.
+    fields = numpy_to_image_fields(pixels[:1], encoding)
+    fields["height"] = int(pixels.shape[0])
+    fields.pop("data")
+    return factory(
+        "sensor_msgs/msg/Image",
+        header=make_header(factory, stamp_ns, frame_id),
+        data=factory.byte_buffer(pixels.data.cast("B")),
+        **fields,
+    )
+
+
+def _make_image_slow(
+    factory: MessageFactory, array: npt.NDArray[Any], encoding: str, stamp_ns: int, frame_id: str
+) -> Any:
+    from spatialbot_ros.core.image_msgs import numpy_to_image_fields
+
+    fields = numpy_to_image_fields(array, encoding)  # raises with what was expected
     data = fields.pop("data")
     return factory(
         "sensor_msgs/msg/Image",
         header=make_header(factory, stamp_ns, frame_id),
-        data=factory.byte_buffer(bytes(data) if not isinstance(data, bytes) else data),
+        data=factory.byte_buffer(data),
         **fields,
     )
 

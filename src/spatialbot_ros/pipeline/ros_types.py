@@ -134,7 +134,7 @@ def rosbags_factory() -> Any:
     return MessageFactory(
         new=default_message,
         array=np.asarray,
-        byte_buffer=lambda buf: np.frombuffer(buf, dtype=np.uint8),
+        byte_buffer=lambda buf: np.frombuffer(buf, dtype=np.uint8).copy(),
     )
 
 

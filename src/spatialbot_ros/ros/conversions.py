@@ -60,9 +60,12 @@ def _array(values: np.ndarray) -> Any:
     return values.tolist()
 
 
-def _byte_buffer(raw: bytes) -> Any:
-    # array('B') is assigned to uint8[] fields without the per-element check a bytes/list gets.
-    return array.array("B", raw)
+def _byte_buffer(raw: Any) -> Any:
+    # array('B') is assigned to uint8[] fields without the per-element check a bytes/list gets;
+    # frombytes copies the buffer once (a memoryview of the pixels, or bytes).
+    data = array.array("B")
+    data.frombytes(raw)
+    return data
 
 
 def rclpy_factory() -> MessageFactory:
