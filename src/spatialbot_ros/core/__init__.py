@@ -35,6 +35,14 @@ from spatialbot_ros.core.errors import (
     UnsupportedEncodingError,
 )
 from spatialbot_ros.core.frame import RGBDFrame, validate_depth_mm, validate_rgb
+from spatialbot_ros.core.image_msgs import (
+    compressed_image_to_rgb,
+    image_to_depth_mm,
+    image_to_numpy,
+    image_to_rgb,
+    make_image,
+    numpy_to_image_fields,
+)
 from spatialbot_ros.core.intrinsics import CameraIntrinsics
 from spatialbot_ros.core.transforms import RigidTransform
 
@@ -56,16 +64,24 @@ __all__ = [
     "UnsupportedEncodingError",
     "box_depth_stats",
     "clip_box_px",
+    "compressed_image_to_rgb",
     "decode_depth",
+    "deproject_depth",
+    "deproject_pixels",
     "depth_at_norm",
     "depth_at_pixel",
     "depth_m_to_mm",
     "depth_to_mm",
-    "deproject_depth",
-    "deproject_pixels",
     "encode_depth",
+    "image_to_depth_mm",
+    "image_to_numpy",
+    "image_to_rgb",
+    "make_image",
     "norm_to_pixel",
+    "numpy_to_image_fields",
     "project_points",
     "undistort_pixels",
     "valid_depth_mask",
+    "validate_depth_mm",
+    "validate_rgb",
 ]

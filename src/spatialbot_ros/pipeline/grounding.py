@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from spatialbot_ros.core.errors import SpatialBotRosError
 from spatialbot_ros.core.frame import RGBDFrame
-from spatialbot_ros.core.object_points import object_points_camera
+from spatialbot_ros.core.grasp import object_points_base
 from spatialbot_ros.core.transforms import RigidTransform
 from spatialbot_ros.pipeline.results import ResultDict, TargetDict
 from spatialbot_ros.vlm.base import EngineResult, GroundingEngine
@@ -42,12 +42,14 @@ class TaskPipeline:
         T_base_camera: RigidTransform | None = None,
         grasp_planner: GraspPlanner | None = None,
         max_task_chars: int = DEFAULT_MAX_TASK_CHARS,
+        table_height_m: float = 0.0,
     ) -> None:
         """Hold the engine, the camera pose (if known) and an optional grasp planner."""
         self.engine = engine
         self.T_base_camera = T_base_camera
         self.grasp_planner = grasp_planner
         self.max_task_chars = max_task_chars
+        self.table_height_m = table_height_m  # base frame; table points are not the object
 
     def check_task(self, task: str) -> str | None:
         """Why `task` cannot be run (empty, too long, not text), or None when it can."""
@@ -101,12 +103,11 @@ class TaskPipeline:
             return result
         t2 = time.perf_counter()
         try:
-            points_camera_m = object_points_camera(
-                frame.depth_mm, frame.intrinsics, engine_result.target.bbox_px,
-                engine_result.target.mask,
+            points_base_m = object_points_base(
+                frame.depth_mm, frame.intrinsics, engine_result.target.bbox_px, T_base_camera,
+                mask=engine_result.target.mask, table_height_m=self.table_height_m,
             )
-            outcome = self.grasp_planner(T_base_camera.apply(points_camera_m))
-            result["grasp"] = outcome.as_dict()
+            result["grasp"] = self.grasp_planner(points_base_m).as_dict()
         except SpatialBotRosError as exc:
             result["grasp"] = {"refused": True, "reason": str(exc)}
         timings["grasp"] = (time.perf_counter() - t2) * 1e3
