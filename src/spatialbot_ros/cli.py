@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--task", default="grasp the middle teacup")
     p.add_argument("--storage", default="mcap", choices=("mcap", "sqlite3"))
+    p.add_argument("--no-noise", action="store_true", help="clean depth (no D435-like noise)")
     _add_engine_args(p)
     p.set_defaults(func=_cmd_demo)
 
@@ -250,6 +251,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         engine=engine,
         engine_config=config,
         storage=args.storage,
+        noise=not args.no_noise,
     )
     print(json.dumps({k: report[k] for k in ("success", "timings_s") if k in report}, indent=2))
     print(f"report: {Path(args.out) / 'report.json'}")

@@ -79,6 +79,7 @@ def run_demo(
     engine_config: dict[str, Any] | None = None,
     storage: str = "mcap",
     frames: int = 5,
+    noise: bool = True,
 ) -> dict[str, Any]:
     """Run the whole chain and write DIR/report.json; returns the report."""
     from spatialbot_ros.cli import build_pipeline
@@ -108,9 +109,21 @@ def run_demo(
     if bag.exists():
         shutil.rmtree(bag)
     rec = record_scene_bag(
-        bag, seed=seed, frames=frames, storage=storage, task=task, scene=scene, world=world
+        bag,
+        seed=seed,
+        frames=frames,
+        storage=storage,
+        task=task,
+        scene=scene,
+        world=world,
+        noise=noise,
     )
-    report["bag"] = {"path": str(bag), "storage": storage, "messages": rec["messages"]}
+    report["bag"] = {
+        "path": str(bag),
+        "storage": storage,
+        "messages": rec["messages"],
+        "noise": noise,
+    }
     timings["record_bag"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -140,11 +153,18 @@ def run_demo(
         return _finish(out, report, timings, t_all)
     name, _ = match_target(scene, target["xyz_base_m"])
     expected = "cup_1"  # the middle of the three, by construction of the scene
+    with VirtualRealSense(world) as camera:
+        surface = camera.visible_centroids_base_m()  # ground truth, as in `spatialbot eval`
+    xyz = np.asarray(target["xyz_base_m"], dtype=np.float64)
     report["grounding"] = {
         "chosen_object": name,
         "expected_object": expected,
         "correct": name == expected,
-        "target_error_mm": 1000.0 * target_error_m(scene, name, target["xyz_base_m"]),
+        # vs the true centroid of the object's visible surface (what depth grounding reports)
+        "target_error_mm": (
+            1000.0 * float(np.linalg.norm(xyz - surface[name])) if name in surface else None
+        ),
+        "center_error_mm": 1000.0 * target_error_m(scene, name, xyz),
     }
     grasp = result.get("grasp")
     if not grasp or grasp.get("refused"):
