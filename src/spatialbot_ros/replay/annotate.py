@@ -22,8 +22,12 @@ _AXIS_COLOURS = ((230, 40, 40), (40, 200, 40), (40, 90, 240))  # x red, y green,
 def _text(img: npt.NDArray[np.uint8], text: str, org: tuple[int, int], scale: float = 0.45) -> None:
     import cv2
 
-    # A dark outline keeps the label readable on any background.
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2, cv2.LINE_AA)
+    # Hershey fonts are ASCII only.
+    text = text.replace("\u00b0", " deg").encode("ascii", "replace").decode("ascii")
+    # White on a dark box: readable on any background (an outline stroke widens the glyphs).
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    x, y = org
+    cv2.rectangle(img, (x - 2, y - h - 3), (x + w + 2, y + base), (0, 0, 0), cv2.FILLED)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, _WHITE, 1, cv2.LINE_AA)
 
 
