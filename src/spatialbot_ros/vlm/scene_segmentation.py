@@ -60,8 +60,8 @@ class SegmentationConfig:
     min_plane_inliers: int = 200
     min_height_m: float = 0.012
     max_height_m: float = 0.5
-    jump_threshold_m: float = 0.015
-    jump_relative: float = 0.02  # plus this fraction of the depth
+    jump_threshold_m: float = 0.012
+    jump_relative: float = 0.01  # plus this fraction of the depth
     min_area_fraction: float = 0.0004  # of the image area
     min_area_px: int = 60
     fill_color_distance: float = 40.0  # RGB distance for a hole pixel to join an object
@@ -345,6 +345,7 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
         stats,
         keep,
         valid=valid,
+        support=valid & (np.abs(height) < cfg.plane_threshold_m),
         z=z,
         rgb=rgb,
         cfg=cfg,
@@ -455,6 +456,7 @@ def _fill_and_merge(
     keep: list[int],
     *,
     valid: npt.NDArray[np.bool_],
+    support: npt.NDArray[np.bool_],
     z: npt.NDArray[np.float32],
     rgb: npt.NDArray[np.uint8],
     cfg: SegmentationConfig,
@@ -512,6 +514,7 @@ def _fill_and_merge(
         x1, y1, x2, y2 = info[k][2]
         canvas[y1:y2, x1:x2][labels[y1:y2, x1:x2] == k] = k
     kernel = np.ones((3, 3), np.uint8)
+    band_kernel = np.ones((7, 7), np.uint8)
     for k in keep:
         x1, y1, x2, y2 = info[k][2]
         lab = labels[y1:y2, x1:x2]
@@ -519,10 +522,22 @@ def _fill_and_merge(
         if not added.any():
             continue
         reach = cv2.dilate(added.view(np.uint8), kernel).astype(bool)
+        band = cv2.dilate(added.view(np.uint8), band_kernel).astype(bool)
         touched = np.unique(canvas[y1:y2, x1:x2][reach])
         for other in touched:
             oth = int(other)
-            if oth > 0 and oth != k and _compatible(info[k], info[oth], cfg):
+            if oth <= 0 or oth == k:
+                continue
+            # Same surface on both sides of the hole: compare depths next to the hole, not the
+            # pieces' medians (a cap-and-side piece is further away than a side-only piece).
+            zc = z[y1:y2, x1:x2]
+            za = zc[band & (lab == k) & (zc > 0)]
+            zb = zc[band & (lab == oth) & (zc > 0)]
+            near_a = float(np.median(za)) if za.size else info[k][1]
+            near_b = float(np.median(zb)) if zb.size else info[oth][1]
+            if _compatible(
+                (info[k][0], near_a, info[k][2]), (info[oth][0], near_b, info[oth][2]), cfg
+            ):
                 union(k, oth)
     _merge_occluded_pieces(keep, labels, stats, info=info, valid=valid, union=union, cfg=cfg)
     merged_mask: dict[int, npt.NDArray[np.bool_]] = {}
