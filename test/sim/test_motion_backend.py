@@ -56,3 +56,25 @@ def test_gripper_closes_on_air_without_stalling() -> None:
     result = gripper.command(0.7929, 40.0)
     assert result.reached_goal
     assert not result.stalled
+
+
+def test_gripper_stalls_on_a_cup_between_the_fingers() -> None:
+    from spatialbot_ros.core.kinematics import URKinematics
+    from spatialbot_ros.sim.scene import SceneObject, SceneSpec
+    from spatialbot_ros.sim.world import build_world
+
+    cup = SceneObject("cup_0", "cup", "red", 0.5, 0.0, 0.03, 0.09, 0.15)
+    world = build_world(SceneSpec(0, (cup,)))
+    kin = URKinematics("ur5")
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])  # tool z down
+    T[:3, 3] = (cup.x_m, cup.y_m, cup.height_m - 0.03 + 0.15)
+    sol = kin.ik_matrix(T, Q_GOAL)
+    assert sol.q is not None
+    world.set_arm_q(sol.q)  # fingers open around the cup
+    session = SimSession(world)
+    result = make_gripper_backend("sim", {"session": session}).command(0.7929, 40.0)
+    assert result.stalled
+    assert not result.reached_goal
+    assert 0.2 < result.position < 0.6  # stopped at the cup's 60 mm, not closed
+    assert len(world.finger_contacts("cup_0")) == 2
