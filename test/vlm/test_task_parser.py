@@ -239,6 +239,13 @@ def test_questions(text: str, qtype: str, objects: tuple[str, ...], comparison: 
     assert len(task.refs) == len(objects)
 
 
+@pytest.mark.parametrize("verb", ["get me", "give me", "hand me", "fetch me", "bring me"])
+def test_verbs_with_me_keep_me_out_of_the_phrase(verb: str) -> None:
+    task = parse_task(f"{verb} the red mug please")
+    assert task.verb == "grasp"
+    assert task.object_phrase == "red mug"
+
+
 def test_counting_phrase_is_singular_category_and_plural() -> None:
     task = parse_task("how many boxes are there")
     assert task.category == "box"

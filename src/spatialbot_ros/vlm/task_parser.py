@@ -580,8 +580,8 @@ _POLITE_PREFIX = re.compile(
 )
 
 _GRASP_RE = re.compile(
-    r"^(?:grasp|grab|pick up|pickup|pick|take|get|lift|fetch|hold|seize|collect|retrieve|"
-    r"bring me|bring)\b\s*(.*)$"
+    r"^(?:grasp|grab|pick up|pickup|pick|take|get me|get|lift|fetch me|fetch|hold|seize|collect|"
+    r"retrieve|bring me|bring|give me|hand me|pass me)\b\s*(.*)$"
 )
 _POINT_VERB_RE = re.compile(
     r"^(?:point (?:to|at|out)|point|show me|show|highlight|indicate|mark|touch)\b\s*(.*)$"
