@@ -16,7 +16,7 @@ if sys.version_info < (3, 10):
 PYCHECK
 
 # System libraries: libusb for pyrealsense2, Mesa EGL/OSMesa for MuJoCo's offscreen renderer.
-APT_PKGS="libusb-1.0-0 libegl1 libgl1 libosmesa6 libglib2.0-0"
+APT_PKGS="libusb-1.0-0 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libosmesa6 libglib2.0-0"
 if command -v apt-get >/dev/null 2>&1; then
   missing=""
   for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
