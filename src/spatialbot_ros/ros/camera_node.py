@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Any
 
+import rclpy
 from rclpy.node import Node
 
 from spatialbot_ros.core.frame import RGBDFrame
@@ -121,6 +122,8 @@ class CameraNode(Node):  # type: ignore[misc]
         self._thread.start()
 
     def _on_event(self, event: DriverEvent) -> None:
+        if not rclpy.ok():  # the capture thread outlived Ctrl-C: nowhere to report to
+            return
         log = {"info": self.get_logger().info, "warn": self.get_logger().warning}.get(
             event.level, self.get_logger().error
         )
