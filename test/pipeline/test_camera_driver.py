@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -130,6 +131,7 @@ class FakeRS:
     """The parts of pyrealsense2 the driver uses."""
 
     stream = SimpleNamespace(color="color", depth="depth")
+    camera_info = SimpleNamespace(serial_number="serial_number")
     format = SimpleNamespace(rgb8="rgb8", z16="z16")
     option = SimpleNamespace(filter_magnitude="filter_magnitude")
 
@@ -140,6 +142,12 @@ class FakeRS:
         self.depth_scale = 0.0010000000474974513
         self.raw_depth = 750
         self.n = 0
+        self.serials = ["123", "456"]
+
+    def context(self) -> Any:
+        serials = [] if self.unplugged else self.serials
+        devices = [SimpleNamespace(get_info=lambda key, s=s: s) for s in serials]
+        return SimpleNamespace(query_devices=lambda: devices)
 
     def pipeline(self) -> FakePipeline:
         return FakePipeline(self)
@@ -232,6 +240,21 @@ def test_streams_aligned_rgb_and_depth_in_mm():
     assert ("stream", "depth", 640, 480, "z16", 30) in start_cfg
     assert rs.history == ["align"]
     assert events[0].code == "connected"
+
+
+@pytest.mark.parametrize(
+    ("serial", "unplugged", "match"),
+    [
+        ("", True, "no RealSense device connected"),
+        ("999", False, r"serial 999, connected: \['123', '456'\]"),
+    ],
+)
+def test_missing_device_is_found_by_a_query_not_a_blocking_start(serial, unplugged, match):
+    driver, rs, _, events = make_driver(serial_no=serial)
+    rs.unplugged = unplugged
+    assert driver.poll() is None
+    assert re.search(match, events[-1].message)
+    assert not any(c[0] == "start" for c in rs.calls)  # pipeline.start() was never tried
 
 
 def test_non_mm_depth_scale_is_converted():

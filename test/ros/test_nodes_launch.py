@@ -41,32 +41,10 @@ TASK, TARGET_INDEX = next(t for t in task_family(SCENE) if t[0].startswith(("pic
 
 @pytest.mark.launch_test
 def generate_test_description() -> Any:
-    """SpatialBot node (weight-free engine), grasp node (dry run), camera node (no device)."""
-    xyz, q = T_BASE_CAMERA.to_xyz_quat()
-    static_tf = launch_ros.actions.Node(
-        package="tf2_ros",
-        executable="static_transform_publisher",
-        arguments=[
-            "--x",
-            str(xyz[0]),
-            "--y",
-            str(xyz[1]),
-            "--z",
-            str(xyz[2]),
-            "--qx",
-            str(q[0]),
-            "--qy",
-            str(q[1]),
-            "--qz",
-            str(q[2]),
-            "--qw",
-            str(q[3]),
-            "--frame-id",
-            "base_link",
-            "--child-frame-id",
-            OPTICAL,
-        ],
-    )
+    """SpatialBot node (weight-free engine), grasp node (dry run), camera node (no device).
+
+    The test process itself publishes the frames, the tasks and the camera pose on /tf_static.
+    """
     spatialbot = launch_ros.actions.Node(
         package="spatialbot_ros",
         executable="spatialbot_node",
@@ -99,9 +77,7 @@ def generate_test_description() -> Any:
         output="screen",
     )
     return (
-        launch.LaunchDescription(
-            [static_tf, spatialbot, grasp, camera, launch_testing.actions.ReadyToTest()]
-        ),
+        launch.LaunchDescription([spatialbot, grasp, camera, launch_testing.actions.ReadyToTest()]),
         {"spatialbot": spatialbot, "grasp": grasp, "camera": camera},
     )
 
@@ -136,6 +112,11 @@ class TestNodes(unittest.TestCase):
             CameraInfo, "/camera/camera/color/camera_info", sensor
         )
         cls.pub_task = cls.node.create_publisher(String, "/spatialbot/task", reliable_qos())
+        # The camera pose, as robot_state_publisher would give it (latched /tf_static).
+        from tf2_ros.static_transform_broadcaster import StaticTransformBroadcaster
+
+        cls.tf = StaticTransformBroadcaster(cls.node)
+        cls.tf.sendTransform(rm.make_transform_stamped(cls.factory, T_BASE_CAMERA, 0))
 
     @classmethod
     def tearDownClass(cls) -> None:
@@ -196,7 +177,7 @@ class TestNodes(unittest.TestCase):
             return sum("disconnected" in t for t in texts) >= 2
 
         texts = [m.data for m in self.received["/camera/camera/status"]]
-        assert self.spin_until(retried, 20.0), texts
+        assert self.spin_until(retried, 60.0), texts
 
 
 @launch_testing.post_shutdown_test()

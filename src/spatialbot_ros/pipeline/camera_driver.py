@@ -202,6 +202,24 @@ class RealSenseDriver:
             blocks.append(rs.hole_filling_filter())
         return blocks
 
+    def connected_serials(self) -> list[str]:
+        """Serial numbers of the RealSense devices connected now (a fast USB query)."""
+        rs = self.rs
+        return [
+            str(dev.get_info(rs.camera_info.serial_number)) for dev in rs.context().query_devices()
+        ]
+
+    def _check_device_present(self) -> None:
+        # pipeline.start() without a device blocks ~15 s holding the GIL (measured with
+        # pyrealsense2 2.59), freezing the node, Ctrl-C included; a device query takes ms.
+        serials = self.connected_serials()
+        if not serials:
+            raise CameraDriverError("no RealSense device connected")
+        if self.config.serial_no and self.config.serial_no not in serials:
+            raise CameraDriverError(
+                f"expected the device with serial {self.config.serial_no}, connected: {serials}"
+            )
+
     def start(self) -> None:
         """Open the device (or recording), start colour + depth, prepare align and filters."""
         rs, c = self.rs, self.config
@@ -215,6 +233,7 @@ class RealSenseDriver:
             cfg.enable_stream(rs.stream.color)
             cfg.enable_stream(rs.stream.depth)
         else:
+            self._check_device_present()
             if c.serial_no:
                 cfg.enable_device(c.serial_no)
             color, depth = parse_profile(c.color_profile), parse_profile(c.depth_profile)

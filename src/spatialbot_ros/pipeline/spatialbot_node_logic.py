@@ -304,19 +304,26 @@ class SpatialBotNodeLogic:
                 )
             self._tasks.append(task)
             position = len(self._tasks)
+            # Report before the worker can take the task (it needs this lock), so that
+            # "accepted" always precedes "started" on the status topic.
+            if not self._ready:
+                status = self._emit(
+                    "info",
+                    "task_queued",
+                    f"queued at position {position} until the engine is ready",
+                    task,
+                )
+            elif busy:
+                status = self._emit(
+                    "info",
+                    "task_queued",
+                    f"queued at position {position} behind a running task",
+                    task,
+                )
+            else:
+                status = self._emit("info", "task_accepted", "task accepted", task)
             self._lock.notify_all()
-        if not self._ready:
-            return self._emit(
-                "info",
-                "task_queued",
-                f"queued at position {position} until the engine is ready",
-                task,
-            )
-        if busy:
-            return self._emit(
-                "info", "task_queued", f"queued at position {position} behind a running task", task
-            )
-        return self._emit("info", "task_accepted", "task accepted", task)
+        return status
 
     def _reject(self, reason: str, task: str) -> NodeStatus:
         # Called with the lock held: emitting only appends and calls the sink (a publisher),

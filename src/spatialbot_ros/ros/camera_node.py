@@ -9,6 +9,7 @@ the driver reconnects with back-off while the node keeps running.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any
@@ -26,6 +27,7 @@ from spatialbot_ros.pipeline.camera_driver import (
 )
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
+    log_at,
     publish_if_ok,
     qos_by_name,
     rclpy_factory,
@@ -124,10 +126,7 @@ class CameraNode(Node):  # type: ignore[misc]
     def _on_event(self, event: DriverEvent) -> None:
         if not rclpy.ok():  # the capture thread outlived Ctrl-C: nowhere to report to
             return
-        log = {"info": self.get_logger().info, "warn": self.get_logger().warning}.get(
-            event.level, self.get_logger().error
-        )
-        log(event.message)
+        log_at(self.get_logger(), event.level, event.message)
         publish_if_ok(
             self.pub_status, rm.make_string(self.factory, f"{event.code}: {event.message}")
         )
@@ -157,14 +156,33 @@ class CameraNode(Node):  # type: ignore[misc]
         publish_if_ok(self.pub_depth_info, info)
 
     def close(self) -> None:
-        """Stop the capture thread and the device."""
+        """Stop the capture thread and the device (waits at most 2 s for a blocked call)."""
         self._stop.set()
-        self._thread.join(timeout=5.0)
+        self._thread.join(timeout=2.0)
+
+    @property
+    def capture_blocked(self) -> bool:
+        """True when the capture thread is still inside a pyrealsense2 call after close()."""
+        return self._thread.is_alive()
 
 
 def main(args: list[str] | None = None) -> int:
     """Entry point: `ros2 run spatialbot_ros camera_node`."""
-    return run_node(CameraNode, args)
+    nodes: list[CameraNode] = []
+
+    def make() -> CameraNode:
+        nodes.append(CameraNode())
+        return nodes[-1]
+
+    code = run_node(make, args)
+    if nodes and nodes[0].capture_blocked:
+        # pyrealsense2 can sit in pipeline.start() for 15 s without a device; interpreter
+        # shutdown would wait for it (and librealsense's own threads), so a Ctrl-C'd node
+        # would hang. Everything ROS is already shut down: leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

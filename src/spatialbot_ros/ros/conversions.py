@@ -28,6 +28,7 @@ from spatialbot_ros.pipeline.ros_messages import MessageFactory
 __all__ = [
     "ParameterSpec",
     "declare_parameters",
+    "log_at",
     "make_tf_lookup",
     "parse_json_parameter",
     "publish_if_ok",
@@ -167,6 +168,20 @@ def spin_until_shutdown(
             executor.shutdown()
         node.destroy_node()
         _try_shutdown()
+
+
+def log_at(logger: Any, level: str, text: str) -> None:
+    """Log `text` at "info", "warn" or "error" through a fixed call site per severity.
+
+    rclpy remembers the severity of each calling line and raises ValueError when one line
+    logs at two severities, so a `{level: logger.method}[level](text)` dispatch breaks.
+    """
+    if level == "info":
+        logger.info(text)
+    elif level == "warn":
+        logger.warning(text)
+    else:
+        logger.error(text)
 
 
 def publish_if_ok(publisher: Any, msg: Any) -> bool:

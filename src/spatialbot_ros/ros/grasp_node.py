@@ -34,6 +34,7 @@ from spatialbot_ros.pipeline.grasp_node_logic import GraspNodeConfig, GraspNodeL
 from spatialbot_ros.pipeline.motion import make_gripper_backend, make_motion_backend
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
+    log_at,
     make_tf_lookup,
     parse_json_parameter,
     publish_if_ok,
@@ -189,9 +190,7 @@ class GraspNode(Node):  # type: ignore[misc]
     # -- callbacks (fast; the worker does the slow parts) --------------------------------------
 
     def _on_status(self, status: GraspStatus) -> None:
-        logger = self.get_logger()
-        log = {"info": logger.info, "warn": logger.warning}.get(status.level, logger.error)
-        log(f"[{status.step}] {status.message}")
+        log_at(self.get_logger(), status.level, f"[{status.step}] {status.message}")
         publish_if_ok(self.pub_status, String(data=status.to_json()))
 
     def _on_frames(self, rgb: Any, depth: Any, info: Any) -> None:

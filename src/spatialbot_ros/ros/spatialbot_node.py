@@ -32,6 +32,7 @@ from spatialbot_ros.pipeline.spatialbot_node_logic import (
 )
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
+    log_at,
     make_tf_lookup,
     parse_json_parameter,
     publish_if_ok,
@@ -172,12 +173,8 @@ class SpatialBotNode(Node):  # type: ignore[misc]
         return make_grasp_planner([float(v) for v in p["grasp_seed_q"]], str(p["ur_type"]))
 
     def _on_status(self, status: NodeStatus) -> None:
-        logger = self.get_logger()
-        log = {"info": logger.info, "warn": logger.warning}.get(status.level, logger.error)
-        log(
-            f"[{status.code}] {status.message}"
-            + (f" (task {status.task!r})" if status.task else "")
-        )
+        task = f" (task {status.task!r})" if status.task else ""
+        log_at(self.get_logger(), status.level, f"[{status.code}] {status.message}{task}")
         publish_if_ok(self.pub_status, String(data=status.to_json()))
 
     def _on_task(self, msg: Any) -> None:

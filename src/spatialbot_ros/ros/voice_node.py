@@ -27,6 +27,7 @@ from spatialbot_ros.pipeline.voice import (
 )
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
+    log_at,
     publish_if_ok,
     reliable_qos,
     run_node,
@@ -84,7 +85,7 @@ class VoiceNode(Node):  # type: ignore[misc]
         self._worker.start()
 
     def _status(self, text: str, error: bool = False) -> None:
-        (self.get_logger().error if error else self.get_logger().info)(text)
+        log_at(self.get_logger(), "error" if error else "info", text)
         publish_if_ok(self.pub_status, String(data=text))
 
     def _open_microphone(self) -> None:
