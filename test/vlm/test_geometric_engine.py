@@ -290,3 +290,16 @@ def test_tiny_and_flat_frames_give_errors(engine: GeometricEngine) -> None:
     res = engine.run(flat.frame, "how many cups are there")
     assert res.status == "ok"
     assert res.answer == "0"
+
+
+def test_anchored_reference(engine: GeometricEngine, scene3: SyntheticScene) -> None:
+    by_x = sorted(scene3.objects, key=lambda o: o.center_px[0])
+    left, middle, right = by_x
+    res = engine.run(scene3.frame, f"grasp the cup to the right of the {left.color_name} cup")
+    assert res.status == "ok", res.error
+    assert _target_index(scene3, res) == middle.index
+    res = engine.run(scene3.frame, f"grasp the cup left of the {right.color_name} cup")
+    assert _target_index(scene3, res) == middle.index
+    res = engine.run(scene3.frame, f"grasp the cup left of the {left.color_name} cup")
+    assert res.status == "error"
+    assert "left of" in (res.error or "")
