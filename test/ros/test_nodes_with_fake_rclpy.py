@@ -8,6 +8,7 @@ pipeline classes, worker threads, publishing, services and shutdown.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -29,10 +30,13 @@ OPTICAL = "camera_color_optical_frame"
 
 @pytest.fixture
 def ros(monkeypatch):
+    # spin_until_shutdown ignores further Ctrl-C while cleaning up: give pytest its own back.
+    previous = signal.getsignal(signal.SIGINT)
     fake_ros.install(monkeypatch)
     fake_ros.FakeNode.overrides = {}
     fake_ros.FakeNode.now_ns = 10 * NS
     yield fake_ros
+    signal.signal(signal.SIGINT, previous)
     # Node modules imported now are bound to the fakes: forget them, and the package's
     # attributes too (`from spatialbot_ros.ros import x` would find those first).
     import spatialbot_ros.ros as ros_package
@@ -232,6 +236,7 @@ def test_spin_until_shutdown_is_quiet_on_ctrl_c(ros):
     closed = []
     conversions.spin_until_shutdown(node, on_close=lambda: closed.append(True))
     assert closed == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a second Ctrl-C cannot interrupt
     assert node.destroyed
     assert not sys.modules["rclpy"].ok()
 

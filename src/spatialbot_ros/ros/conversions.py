@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import json
+import signal
 import sys
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -162,12 +164,20 @@ def spin_until_shutdown(
     except shutdown_errors:
         pass
     finally:
+        # Ctrl-C in a terminal signals the whole process group, and launch forwards another
+        # SIGINT: a second one must not interrupt the (bounded) clean-up with a traceback.
+        _ignore_further_interrupts()
         if on_close is not None:
             on_close()
         if executor is not None:
             executor.shutdown()
         node.destroy_node()
         _try_shutdown()
+
+
+def _ignore_further_interrupts() -> None:
+    with contextlib.suppress(ValueError):  # not the main thread: signals are not ours
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def log_at(logger: Any, level: str, text: str) -> None:
