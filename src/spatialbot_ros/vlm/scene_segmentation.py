@@ -1,22 +1,27 @@
 """Tabletop objects from one RGB-D frame, without learned weights.
 
-Pipeline (all vectorised; OpenCV only for connected components and morphology):
+Pipeline (vectorised numpy; OpenCV for connected components and small dilations):
 
 1. Support plane: RANSAC on a strided subsample of the valid depth points (seeded, all
    hypotheses scored in one matrix product), then a least-squares refit on the inliers.  The
    plane with most inliers wins; its normal is oriented towards the camera.
 2. Height above the plane for every pixel, from the per-pixel ray and the depth.
-3. Object pixels: height in (min_height_m, max_height_m), minus "far side of a depth jump"
-   pixels so that an object standing in front of another does not join it.
+3. Object pixels: height in (min_height_m, max_height_m), minus the far side of every depth
+   jump larger than jump_threshold_m + jump_relative * depth (1.2 cm + 1 %), so an object
+   standing 2 cm behind another does not join it.  (A cylinder's limb changes by < 1 cm
+   between neighbouring pixels at these distances, so objects are not cut by their own edges.)
 4. Connected components (4-connected) of that mask on the image grid; small ones dropped.
-5. Missing depth inside an object: holes next to an object whose colour matches the object
-   are given to it, which re-joins pieces a hole had cut apart (the colour image is intact
-   where depth is missing).  Pieces of one object cut apart by a closer occluder are merged
-   when colour and depth agree and only the occluder lies between them.
+5. Missing depth inside an object: hole pixels next to an object whose colour is within
+   fill_color_distance of the object's mean colour are given to it (the colour image is intact
+   where depth is missing).  Two pieces joined through such pixels merge when their colours
+   agree and their depths next to the hole agree.  Pieces cut apart by a closer occluder merge
+   when colour and depth agree, only the occluder (or no depth) lies between them, and the
+   pair is not wider than one object can look.
 6. Per object: pixel box, mask, 3D centroid of the visible points (camera optical frame),
-   width across the view and top height above the plane, a size proxy (width x visible
-   footprint depth x height, the lowest-error proxy on synthetic cups and boxes), the robust mean
-   colour and its name.
+   width across the view, top and bottom height above the plane, round/angular (circle fit
+   of the side wall seen from above), a size proxy (width x visible footprint depth x
+   height: the lowest-error proxy on synthetic cups and boxes), the robust mean colour and
+   its name.
 """
 
 from __future__ import annotations
