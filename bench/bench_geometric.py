@@ -1,7 +1,8 @@
 """Weight-free engine on synthetic scenes: accuracy per relation and ms per 640x480 frame.
 
 Scenes: 5 camera poses, 3-5 cups (some runs with boxes too, some with repeated colours), depth
-noise sigma = 2 mm at 1 m (depth proportional), 5 % depth holes in blobs, partial occlusion
+noise sigma = 2 mm at 1 m (depth proportional; --noise-mm), 5 % depth holes in blobs (--holes),
+partial occlusion
 (every object at least 35 % visible).  Pinned to one core; OpenCV limited to one thread.
 
 Baselines measured in the same run on the same data:
@@ -44,7 +45,7 @@ def _pin() -> str:
     return "not pinned (no sched_setaffinity), OpenCV 1 thread"
 
 
-def _scene(i: int):  # type: ignore[no-untyped-def]
+def _scene(i: int, noise_mm: float = 2.0, holes: float = 0.05):  # type: ignore[no-untyped-def]
     cams = sorted(CAMERA_POSES)
     n = 3 + i % 3
     colors = None
@@ -55,8 +56,8 @@ def _scene(i: int):  # type: ignore[no-untyped-def]
         1000 + i,
         n_objects=n,
         camera=cams[i % len(cams)],
-        noise_mm=2.0,
-        hole_fraction=0.05,
+        noise_mm=noise_mm,
+        hole_fraction=holes,
         shapes=shapes,  # type: ignore[arg-type]
         colors=colors,
     )
@@ -66,6 +67,8 @@ def main() -> None:
     """Run the benchmark and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=150)
+    ap.add_argument("--noise-mm", type=float, default=2.0, help="depth noise sigma at 1 m")
+    ap.add_argument("--holes", type=float, default=0.05, help="fraction of depth pixels zeroed")
     args = ap.parse_args()
     pin = _pin()
     engine = make_engine("geometric")
@@ -78,7 +81,7 @@ def main() -> None:
     scenes = []
     for i in range(args.scenes):
         t = time.perf_counter()
-        scene = _scene(i)
+        scene = _scene(i, args.noise_mm, args.holes)
         t_gen += time.perf_counter() - t
         scenes.append(scene)
         tasks = labelled_task_family(scene)
@@ -102,7 +105,10 @@ def main() -> None:
                     f"scene {i} ({scene.camera}): {task.text!r} -> {got}, want "
                     f"{task.target_index} [{res.status}: {res.error}]"
                 )
-    print(f"# bench_geometric: {args.scenes} scenes 640x480, {pin}")
+    print(
+        f"# bench_geometric: {args.scenes} scenes 640x480, noise sigma {args.noise_mm} mm at 1 m, "
+        f"{args.holes:.0%} holes, {pin}"
+    )
     print(f"# scene generation {t_gen / args.scenes * 1e3:.0f} ms/scene (not timed below)")
     print(f"{'relation':<16}{'correct':>9}{'tasks':>7}{'acc %':>8}")
     tot_ok = tot = 0
