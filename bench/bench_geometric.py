@@ -2,8 +2,8 @@
 
 Scenes: 5 camera poses, 3-5 cups (some runs with boxes too, some with repeated colours), depth
 noise sigma = 2 mm at 1 m (depth proportional; --noise-mm), 5 % depth holes in blobs (--holes),
-partial occlusion
-(every object at least 35 % visible).  Pinned to one core; OpenCV limited to one thread.
+partial occlusion (every object at least 35 % visible).  Pinned to one core; OpenCV limited to
+one thread.
 
 Baselines measured in the same run on the same data:
 - plane fit: RANSAC one hypothesis at a time over every point (a plain Python loop) vs the
