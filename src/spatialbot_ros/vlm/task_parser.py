@@ -10,7 +10,13 @@ Relations are words from the camera's viewpoint (image left/right, nearest = sma
 distance).  Relation vocabulary (canonical names): middle, left, right, leftmost, rightmost,
 nearest, farthest, biggest, smallest, tallest, shortest, top, bottom.  An ordinal ("second",
 "3rd") counts from `ordinal_from` ("left" | "right" | "front" | "back"); without a direction it
-ranks along the last superlative relation ("second biggest"), or, with none, from the left.
+ranks along the superlative named ("second biggest"), or, with none, from the left (the
+resolver notes that).  Questions set `question_type` (depth, proximity, position, existence,
+counting, reach, size), `objects` (one phrase per compared object, `refs` parsed), `comparison`
+(the compared relation) and `yes_no`; "<x,y>" points in the text land in `points_norm`.
+
+Unparseable: empty text, text over `max_chars` (500), a verb without an object ("grasp"), or
+text with neither a known verb/question form nor a known object word ("hello world").
 """
 
 from __future__ import annotations
