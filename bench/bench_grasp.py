@@ -4,10 +4,13 @@ Run:  PYTHONPATH=src python bench/bench_grasp.py [--targets N] [--repeats R]
 
 For N seeded cup targets (point clouds of 1500 points on the table in front of a UR5) it times
 `plan_grasp` (object extents, candidate poses, safety checks, closed-form IK chain with
-ur_analytic_ik) and the same pipeline with a straightforward numerical IK (scipy.optimize
-least_squares on the FK pose error from the seed, restarted from perturbed seeds), and prints
-the medians and their ratio.  It also checks IK<->FK agreement over 5000 random joint states
-and the issue's target: one target <= 10 ms.
+ur_analytic_ik, IK branch choice and the swept joint-path check from the current state) and the
+same pipeline with a straightforward numerical IK (scipy.optimize least_squares on the FK pose
+error from the seed, restarted from perturbed seeds), and prints the medians and their ratio.
+It also times planning from a parked pose (arm folded to the side), where the nearest IK
+branch flips the shoulder and the planner must pick another and sweep a long path.  It also
+checks IK<->FK agreement over 5000 random joint states and the issue's target: one target
+<= 10 ms.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, plan_grasp
-from spatialbot_ros.core.kinematics import IKSolution, URKinematics
+from spatialbot_ros.core.kinematics import IKSolution, IKStatus, URKinematics
 from spatialbot_ros.core.safety import SafetyLimits
 
 HOME = np.array([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
+PARKED = np.array([1.9, -1.9, 1.9, -1.57, -1.57, 0.0])
 TARGET_MS = 10.0
 
 
@@ -58,7 +62,7 @@ class NumericalIKKinematics(URKinematics):
             sol = least_squares(residual, np.clip(start, lo, hi), bounds=(lo, hi), xtol=1e-12)
             if np.abs(sol.fun).max() < 1e-9:
                 which = self.singularity_of(sol.x)
-                status = "ok" if which is None else "singular"
+                status: IKStatus = "ok" if which is None else "singular"
                 return IKSolution(sol.x, status, (sol.x,), which)
         return IKSolution(None, "unreachable")
 
@@ -81,7 +85,10 @@ def targets(n: int) -> list[npt.NDArray[np.float64]]:
 
 
 def time_planning(
-    kin: URKinematics, pts_list: list[npt.NDArray[np.float64]], repeats: int
+    kin: URKinematics,
+    pts_list: list[npt.NDArray[np.float64]],
+    repeats: int,
+    q_start: npt.NDArray[np.float64] = HOME,
 ) -> tuple[float, float, int]:
     """Median wall and CPU (thread) ms per plan over all targets and repeats, and plans found."""
     cfg, safety = GraspConfig(), SafetyLimits()
@@ -89,7 +96,7 @@ def time_planning(
     for pts in pts_list:
         for i in range(repeats):
             t0, c0 = time.perf_counter(), time.thread_time()
-            result = plan_grasp(pts, cfg, kin, safety, HOME)
+            result = plan_grasp(pts, cfg, kin, safety, q_start)
             cpu.append((time.thread_time() - c0) * 1e3)
             wall.append((time.perf_counter() - t0) * 1e3)
             if i == 0:
@@ -125,6 +132,7 @@ def main() -> None:
     base_ms, base_cpu, base_ok = time_planning(
         NumericalIKKinematics("ur5"), pts_list, max(1, args.repeats // 5)
     )
+    parked_ms, parked_cpu, parked_ok = time_planning(kin, pts_list, args.repeats, PARKED)
     worst = ik_fk_agreement(kin)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"grasp synthesis + IK + safety, one target (median of {args.targets} targets),")
@@ -136,8 +144,13 @@ def main() -> None:
         f"  numerical IK (scipy baseline)   : {base_ms:8.3f} / {base_cpu:8.3f}  ({base_ok} planned)"
     )
     print(f"  speed-up (CPU)                  : {base_cpu / fast_cpu:8.1f} x")
+    print(
+        f"  closed-form, from a parked pose : {parked_ms:8.3f} / {parked_cpu:8.3f}"
+        f"  ({parked_ok} planned)"
+    )
     print(f"IK<->FK max element error over 5000 random states: {worst:.2e}")
-    verdict = "OK" if fast_ms <= TARGET_MS else "MISSED (wall; see CPU time when loaded)"
+    worst_ms = max(fast_ms, parked_ms)
+    verdict = "OK" if worst_ms <= TARGET_MS else "MISSED (wall; see CPU time when loaded)"
     print(f"target <= {TARGET_MS:.0f} ms per target: {verdict}")
 
 

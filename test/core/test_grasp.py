@@ -258,3 +258,71 @@ def test_mirror_image_keeps_wrist_3_near_its_current_angle(wrist_3: float) -> No
     assert abs(result.q_pre[5] - wrist_3) <= np.pi / 2 + 1e-9
     for _, T, q in result.waypoints():
         np.testing.assert_allclose(KIN.fk_matrix(q), T.matrix, atol=1e-9)
+
+
+# the sim's parked pose: arm folded to the side, out of the camera's view
+PARKED = np.array([1.9, -1.9, 1.9, -1.57, -1.57, 0.0])
+
+
+@pytest.mark.parametrize(
+    "cup",
+    [  # (x, y, radius, height) of cups the planner reached shoulder-flipped from PARKED
+        (0.388, -0.21, 0.033, 0.093),
+        (0.471, -0.124, 0.029, 0.089),
+        (0.405, -0.035, 0.032, 0.079),
+        (0.429, -0.059, 0.026, 0.085),
+        (0.385, -0.138, 0.028, 0.088),
+        (0.444, -0.151, 0.034, 0.071),
+    ],
+)
+def test_planning_from_a_parked_pose_keeps_the_arm_branch_and_a_clear_path(
+    cup: tuple[float, float, float, float],
+) -> None:
+    from spatialbot_ros.core.safety import check_joint_sweep
+
+    x, y, r, h = cup
+    result = plan_grasp(cup_points((x, y), r, h), GraspConfig(), KIN, SafetyLimits(), PARKED)
+    assert isinstance(result, GraspPlan), result
+    here = KIN.configuration(PARKED)
+    for q in (result.q_pre, result.q_grasp, result.q_lift):
+        assert KIN.configuration(q).shoulder == here.shoulder
+        assert KIN.configuration(q).elbow_up
+    qs = np.stack([result.q_pre, result.q_grasp, result.q_lift])
+    sweep = check_joint_sweep(qs, SafetyLimits(), KIN, GraspConfig().gripper, q_start_rad=PARKED)
+    assert sweep.ok, sweep.message()
+
+
+def test_every_plan_sweeps_clear_from_random_starting_states() -> None:
+    from spatialbot_ros.core.safety import check_joint_sweep
+
+    rng = np.random.default_rng(11)
+    safety, config = SafetyLimits(), GraspConfig()
+    planned = 0
+    for _ in range(40):
+        # a plausible starting state: somewhere around the base, elbow up, tool above the table
+        while True:
+            q0 = np.array(
+                [
+                    rng.uniform(-np.pi, np.pi),
+                    rng.uniform(-2.6, -0.8),
+                    rng.uniform(0.6, 2.4),
+                    rng.uniform(-2.5, -0.8),
+                    rng.uniform(-2.0, -1.1),
+                    rng.uniform(-1.0, 1.0),
+                ]
+            )
+            branch = KIN.configuration(q0)
+            if branch.elbow_up and check_joint_sweep(q0, safety, KIN, config.gripper).ok:
+                break
+        az = rng.uniform(-1.2, 1.2)
+        dist = rng.uniform(0.35, 0.7)
+        pts = cup_points((dist * math.cos(az), dist * math.sin(az)), 0.033, 0.09, n=600)
+        result = plan_grasp(pts, config, KIN, safety, q0)
+        if isinstance(result, GraspRefusal):
+            continue
+        planned += 1
+        qs = np.stack([result.q_pre, result.q_grasp, result.q_lift])
+        sweep = check_joint_sweep(qs, safety, KIN, config.gripper, q_start_rad=q0)
+        assert sweep.ok, (q0.tolist(), sweep.message())
+        assert KIN.configuration(result.q_pre).shoulder == KIN.configuration(q0).shoulder
+    assert planned >= 35

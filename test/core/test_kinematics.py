@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -189,3 +190,42 @@ def test_gripper_geometry_position_mapping() -> None:
         assert geo.position_to_opening(geo.opening_to_position(opening)) == pytest.approx(opening)
     tips = geo.fingertip_offsets_tool0_m(0.04)
     np.testing.assert_allclose(tips[0] - tips[1], [0, 0.04, 0])
+
+
+def test_fk_frames_run_from_the_shoulder_to_tool0() -> None:
+    kin = URKinematics("ur5")
+    q = _random_q(np.random.default_rng(5), 50)
+    frames = kin.fk_frames_batch(q)
+    assert frames.shape == (50, 6, 4, 4)
+    np.testing.assert_allclose(frames[:, 5], kin.fk_matrix_batch(q), atol=1e-12)
+    # the shoulder sits on the base axis at d1 whatever the joints
+    np.testing.assert_allclose(frames[:, 0, :3, 3], np.tile([0, 0, 0.089159], (50, 1)), atol=1e-12)
+    # consecutive origins are the DH link lengths apart
+    upper = np.linalg.norm(frames[:, 1, :3, 3] - frames[:, 0, :3, 3], axis=1)
+    np.testing.assert_allclose(upper, 0.425, atol=1e-12)
+    with pytest.raises(KinematicsError, match=r"\(N, 6\)"):
+        kin.fk_frames_batch(np.zeros(6))
+
+
+def test_configuration_names_the_ik_branch_by_the_arm_geometry() -> None:
+    kin = URKinematics("ur5")
+    home = kin.configuration([0.0, -1.75, 1.75, -1.57, -1.57, 0.0])
+    assert home.elbow_up
+    # the eight IK solutions of one pose are eight distinct branches
+    T = kin.fk_matrix([0.3, -1.4, 1.6, -1.8, -1.5, 0.2])
+    branches = {astuple(kin.configuration(q)) for q in kin.ik_all_matrix(T)}
+    assert len(branches) == 8
+    # elbow up <=> the elbow lies above the shoulder -> wrist_1 line, checked geometrically
+    q = _random_q(np.random.default_rng(6), 1500)
+    frames = kin.fk_frames_batch(q)
+    checked = 0
+    for qi, f in zip(q, frames, strict=True):
+        x1 = f[0, :3, 0]  # horizontal, in the arm plane
+        u = f[2, :3, 3] - f[0, :3, 3]
+        v = f[1, :3, 3] - f[0, :3, 3]
+        if abs(u @ x1) < 1e-3:
+            continue
+        above = v[2] > u[2] * (v @ x1) / (u @ x1)
+        assert kin.configuration(qi).elbow_up == above
+        checked += 1
+    assert checked > 1400

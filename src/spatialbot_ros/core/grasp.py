@@ -14,8 +14,11 @@ Strategy (cup-like objects, a parallel gripper closing along tool0 y):
 * **top_down_rim**: for cups wider than the opening everywhere, one pad goes inside the cup,
   the other outside, pinching the wall at the rim point nearest the robot.
 
-Every pose is checked by core.safety before IK; the IK chain pre-grasp -> grasp -> lift is
-seeded from the current joint state so consecutive solutions stay on one branch.
+Every pose is checked by core.safety before IK.  The pre-grasp's IK branch keeps the current
+state's shoulder side and prefers elbow up (the joint-nearest branch may flip the shoulder,
+sweeping the arm across the table); grasp and lift are seeded from it so they stay on that
+branch, and the straight joint path from the current state through all three must pass
+core.safety's swept check, not only at its ends.
 """
 
 from __future__ import annotations
@@ -40,7 +43,12 @@ from spatialbot_ros.core.kinematics import (
     GripperGeometry,
     URKinematics,
 )
-from spatialbot_ros.core.safety import SafetyLimits, check_joint_path, check_pose
+from spatialbot_ros.core.safety import (
+    SafetyLimits,
+    check_joint_path,
+    check_joint_sweep,
+    check_pose,
+)
 from spatialbot_ros.core.transforms import RigidTransform
 
 __all__ = [
@@ -529,6 +537,24 @@ def _matrix(R: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> npt.NDArr
     return m
 
 
+def _ranked_branches(
+    solutions: Sequence[Mat], q_current: Mat, kinematics: URKinematics
+) -> list[Mat]:
+    """IK solutions, best first: the current shoulder side, then elbow up, then nearest.
+
+    The nearest solution in joint space can sit on the other shoulder side (from a parked
+    pose it does): the straight joint move there flips the shoulder and sweeps the arm low
+    across the table.  Keeping the branch keeps the arm's shape while it moves.
+    """
+    here = kinematics.configuration(q_current)
+
+    def key(q: Mat) -> tuple[bool, bool, float]:
+        c = kinematics.configuration(q)
+        return (c.shoulder != here.shoulder, not c.elbow_up, float(np.sum((q - q_current) ** 2)))
+
+    return sorted(solutions, key=key)
+
+
 def _try_candidate(
     cand: _Candidate,
     config: GraspConfig,
@@ -536,7 +562,12 @@ def _try_candidate(
     limits: SafetyLimits,
     q_current: npt.NDArray[np.float64],
 ) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.float64]], float] | str:
-    """Poses and IK for one candidate, or the reason it fails."""
+    """Poses and IK for one candidate, or the reason it fails.
+
+    Every IK branch of the pre-grasp is tried in `_ranked_branches` order; grasp and lift
+    follow from it (seeded, so they stay on it), and the whole joint path from `q_current`
+    must pass the swept check, not just its waypoints.
+    """
     z = cand.R_base_tool0[:, 2]
     p_grasp = cand.tcp_m - config.tcp_offset_m * z
     poses = [
@@ -551,21 +582,56 @@ def _try_candidate(
         verdict = check_pose(m, limits, config.gripper, opening)
         if not verdict.ok:
             return f"{cand.label}: {name} unsafe: {verdict.message()}"
-    qs: list[npt.NDArray[np.float64]] = []
-    seed = q_current
-    for name, m in zip(names, poses, strict=True):
-        sol = kinematics.ik_matrix(m, seed)
+    first = kinematics.ik_matrix(poses[0], q_current)
+    if first.q is None:
+        return f"{cand.label}: pre_grasp IK {first.status}"
+    failures: list[str] = []
+    for q_pre in _ranked_branches(first.solutions, q_current, kinematics):
+        outcome = _try_branch(
+            q_pre, poses, config=config, kinematics=kinematics, limits=limits, q_current=q_current
+        )
+        if isinstance(outcome, str):
+            failures.append(outcome)
+            continue
+        poses_out, qs = outcome
+        return poses_out, qs, float(np.sum((qs[0] - q_current) ** 2))
+    return f"{cand.label}: " + (failures[0] if len(failures) == 1 else _branch_summary(failures))
+
+
+def _branch_summary(failures: list[str]) -> str:
+    return f"every IK branch fails ({len(failures)}; first: {failures[0]})"
+
+
+def _try_branch(
+    q_pre: Mat,
+    poses: list[Mat],
+    *,
+    config: GraspConfig,
+    kinematics: URKinematics,
+    limits: SafetyLimits,
+    q_current: Mat,
+) -> tuple[list[Mat], list[Mat]] | str:
+    """Grasp and lift IK seeded from one pre-grasp branch, then the path checks."""
+    which = kinematics.singularity_of(q_pre)
+    if which is not None:
+        return f"pre_grasp IK singular ({which})"
+    qs = [q_pre]
+    for name, m in zip(("grasp", "lift"), poses[1:], strict=True):
+        sol = kinematics.ik_matrix(m, qs[-1])
         if sol.q is None or not sol.ok:
             extra = f" ({sol.singularity})" if sol.singularity else ""
-            return f"{cand.label}: {name} IK {sol.status}{extra}"
+            return f"{name} IK {sol.status}{extra}"
         qs.append(sol.q)
-        seed = sol.q
     path = check_joint_path(np.array(qs), limits, kinematics.limits)
     if not path.ok:
-        return f"{cand.label}: joint path: {path.message()}"
+        return f"joint path: {path.message()}"
     poses, qs = _mirror_to_seed(poses, qs, q_current, kinematics)
-    cost = float(np.sum((qs[0] - q_current) ** 2))
-    return poses, qs, cost
+    sweep = check_joint_sweep(
+        np.array(qs), limits, kinematics, config.gripper, q_start_rad=q_current
+    )
+    if not sweep.ok:
+        return f"swept path: {sweep.message()}"
+    return poses, qs
 
 
 def _mirror_to_seed(

@@ -26,6 +26,7 @@ __all__ = [
     "JOINT_NAMES",
     "TCP_FRAME",
     "TOOL_FRAME",
+    "ArmConfiguration",
     "DHParameters",
     "GripperGeometry",
     "IKSolution",
@@ -136,6 +137,28 @@ class IKSolution:
     def ok(self) -> bool:
         """True when a usable, non-singular solution was found."""
         return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class ArmConfiguration:
+    """The IK branch a joint state lies on: shoulder side, elbow up/down, wrist flip (±1 each).
+
+    `shoulder` is the sign of the wrist centre's offset from the shoulder axis in the arm plane
+    (the factor `shoulder` of `URKinematics.singularity_terms`): the two shoulder_pan solutions
+    of one pose differ in it, and the other one reaches back over the shoulder.  `elbow` is +1
+    when the elbow lies above the line from the shoulder to wrist_1 (elbow up).  `wrist` is
+    the sign of sin(q5).  Moving between branches in joint space passes a singularity and
+    sweeps the arm through space the two end poses say nothing about.
+    """
+
+    shoulder: int
+    elbow: int
+    wrist: int
+
+    @property
+    def elbow_up(self) -> bool:
+        """True for the elbow-up branch."""
+        return self.elbow > 0
 
 
 @dataclass(frozen=True)
@@ -289,6 +312,44 @@ class URKinematics:
     def fk(self, q_rad: npt.ArrayLike) -> RigidTransform:
         """Forward kinematics: T_base_link_tool0 as a RigidTransform."""
         return RigidTransform(self.fk_matrix(q_rad), BASE_FRAME, TOOL_FRAME)
+
+    def fk_frames_batch(self, q_rad: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Joint states (N, 6) to base_link <- DH frame i for i = 1..6, shape (N, 6, 4, 4).
+
+        Origins: 1 shoulder (on the base axis at d1), 2 elbow, 3 wrist_1 (both in the arm's
+        plane; the links sit sideways from it along the joint axes), 4 wrist_2, 5 wrist_3,
+        6 tool0.  Frame i's z axis is joint i+1's axis.
+        """
+        q = np.asarray(q_rad, dtype=np.float64)
+        if q.ndim != 2 or q.shape[1] != 6:
+            raise KinematicsError(f"expected joint states of shape (N, 6), got {q.shape}")
+        p = self.dh
+        d = (p.d1, 0.0, 0.0, p.d4, p.d5, p.d6)
+        a = (0.0, p.a2, p.a3, 0.0, 0.0, 0.0)
+        sa = (1.0, 0.0, 0.0, 1.0, -1.0, 0.0)
+        ca = (0.0, 1.0, 1.0, 0.0, 0.0, 1.0)
+        frames = np.empty((q.shape[0], 6, 4, 4))
+        out = np.broadcast_to(_T_BASE_LINK_BASE, (q.shape[0], 4, 4))
+        for i in range(6):
+            out = out @ _dh_batch(q[:, i], d[i], a[i], sa[i], ca[i])
+            frames[:, i] = out
+        return frames
+
+    def configuration(self, q_rad: npt.ArrayLike) -> ArmConfiguration:
+        """The IK branch of a joint state (see ArmConfiguration)."""
+        q = _as_q(q_rad)
+        p = self.dh
+        c2, c23 = math.cos(q[1]), math.cos(q[1] + q[2])
+        to_wrist_1 = p.a2 * c2 + p.a3 * c23  # wrist_1's offset along DH x1 (in the arm plane)
+        to_wrist = to_wrist_1 + p.d5 * math.sin(q[1] + q[2] + q[3])
+        # elbow above the shoulder->wrist_1 line <=> sin(q3) and that offset differ in sign
+        # (the cross product of the two arm vectors is -a2*a3*sin q3)
+        elbow = -1 if math.sin(q[2]) * to_wrist_1 > 0 else 1
+        return ArmConfiguration(
+            shoulder=1 if to_wrist >= 0 else -1,
+            elbow=elbow,
+            wrist=1 if math.sin(q[4]) >= 0 else -1,
+        )
 
     # -- singularities -----------------------------------------------------------------------
     def singularity_terms(self, q_rad: npt.ArrayLike) -> dict[str, float]:

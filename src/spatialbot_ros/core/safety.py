@@ -3,10 +3,16 @@
 All positions are in `base_link` (metres): z = 0 is the plane the robot stands on, so with the
 robot on the table the table top is z = `table_height_m` (0 by default).  A pose is the tool0
 pose (T_base_link_tool0); the TCP and the finger pads hanging below it are checked too.
+
+Checking the ends of a joint-space move is not enough: between two safe poses on different IK
+branches the arm swings through space neither end says anything about (a shoulder flip sweeps
+the elbow through the table).  `check_joint_sweep` samples the straight joint interpolation
+densely and checks the gripper points and the arm's link capsules (core.robot_body) along it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -21,7 +27,9 @@ from spatialbot_ros.core.kinematics import (
     TOOL_FRAME,
     GripperGeometry,
     JointLimits,
+    URKinematics,
 )
+from spatialbot_ros.core.robot_body import ArmBody, arm_capsules
 from spatialbot_ros.core.transforms import RigidTransform
 
 __all__ = [
@@ -29,6 +37,7 @@ __all__ = [
     "SafetyLimits",
     "SafetyVerdict",
     "check_joint_path",
+    "check_joint_sweep",
     "check_pose",
     "check_scaling",
     "gripper_points_base_m",
@@ -36,6 +45,7 @@ __all__ = [
 
 
 _EYE3 = np.eye(3)
+Mat = npt.NDArray[np.float64]
 
 
 class SafetyError(SpatialBotRosError, ValueError):
@@ -54,6 +64,9 @@ class SafetyLimits:
     max_reach_m: float = 0.85  # tool0 distance from reach_origin (UR5 spec reach 850 mm)
     min_radius_m: float = 0.15  # keep the tool out of the column around the base axis
     max_joint_step_rad: float = 0.6  # largest per-joint change between consecutive waypoints
+    # swept-path sampling: no joint moves more than this between checked samples (0.02 rad is
+    # at most ~18 mm at the tool of a stretched UR5)
+    sweep_step_rad: float = 0.02
     max_velocity_scaling: float = 0.5
     max_acceleration_scaling: float = 0.5
 
@@ -68,7 +81,7 @@ class SafetyLimits:
                 f"workspace_min_m must be < workspace_max_m, got {self.workspace_min_m} and "
                 f"{self.workspace_max_m}"
             )
-        for name in ("max_reach_m", "max_joint_step_rad"):
+        for name in ("max_reach_m", "max_joint_step_rad", "sweep_step_rad"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise SafetyError(f"{name} must be finite and > 0, got {getattr(self, name)}")
         for name in ("max_velocity_scaling", "max_acceleration_scaling"):
@@ -235,6 +248,105 @@ def check_joint_path(
                 f"joint {worst[1]} jumps {steps[worst]:.3f} rad between waypoints {worst[0]} and "
                 f"{worst[0] + 1}, max {limits.max_joint_step_rad} rad"
             )
+    return SafetyVerdict.from_reasons(reasons)
+
+
+def _sample_path(q: Mat, step_rad: float) -> Mat:
+    """Straight joint interpolation through waypoints (N, 6), no joint moving > step_rad."""
+    out = [q[:1]]
+    for a, b in itertools.pairwise(q):
+        n = max(1, math.ceil(float(np.abs(b - a).max()) / step_rad))
+        t = np.arange(1, n + 1, dtype=np.float64)[:, None] / n
+        out.append(a + t * (b - a))
+    return np.vstack(out)
+
+
+def _leaving_start(bad: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Drop the violations of a run that starts at sample 0 and ends before the last sample.
+
+    A robot already in violation (parked low, say) may move out of it, never into one; a path
+    that never leaves it still fails.
+    """
+    if not bad[0] or bad.all():
+        return bad
+    out = np.array(bad, dtype=np.bool_)
+    out[: int(np.argmin(bad))] = False
+    return out
+
+
+def check_joint_sweep(
+    q_path_rad: npt.ArrayLike,
+    limits: SafetyLimits,
+    kinematics: URKinematics,
+    gripper: GripperGeometry | None = None,
+    *,
+    q_start_rad: npt.ArrayLike | None = None,
+    opening_m: float | None = None,
+    body: ArmBody | None = None,
+) -> SafetyVerdict:
+    """Check the straight joint-space moves through waypoints (N, 6), not just their ends.
+
+    The interpolation is sampled so that no joint moves more than `limits.sweep_step_rad`
+    between samples.  At every sample: the gripper points (tool0, TCP and pad tips, with a
+    gripper) stay inside the workspace box and above the table limit, tool0 and the TCP stay
+    out of the `min_radius_m` column, and no arm link capsule (core.robot_body) reaches below
+    the table top.  `q_start_rad` (the current state) is prepended; violations it starts in
+    may be left, never entered.
+    """
+    q = np.asarray(q_path_rad, dtype=np.float64)
+    if q.ndim == 1:
+        q = q[None, :]
+    if q.ndim != 2 or q.shape[1] != 6 or q.shape[0] == 0:
+        return SafetyVerdict(False, (f"expected joint waypoints of shape (N, 6), got {q.shape}",))
+    if q_start_rad is not None:
+        q = np.vstack((np.asarray(q_start_rad, dtype=np.float64).reshape(1, 6), q))
+    if not np.all(np.isfinite(q)):
+        return SafetyVerdict(False, ("joint path has NaN/inf values",))
+    samples = _sample_path(q, limits.sweep_step_rad)
+    frames = kinematics.fk_frames_batch(samples)
+    T = frames[:, 5]
+    if gripper is not None:
+        opening = gripper.max_opening_m if opening_m is None else opening_m
+        tips = gripper.fingertip_offsets_tool0_m(opening)
+        tips[:, 2] += 0.5 * gripper.pad_length_m
+        local = np.vstack(([0.0, 0.0, 0.0], [0.0, 0.0, gripper.tcp_offset_m], tips))
+    else:
+        local = np.zeros((1, 3))
+    # (S, P, 3): tool0, then TCP and the two pad tips
+    pts = np.einsum("sij,pj->spi", T[:, :3, :3], local) + T[:, None, :3, 3]
+    lo = np.asarray(limits.workspace_min_m)
+    hi = np.asarray(limits.workspace_max_m)
+    radius = np.hypot(pts[:, :2, 0], pts[:, :2, 1])  # tool0 and TCP
+    caps = arm_capsules(kinematics, frames, body)
+    low_z = caps.lowest_moving_z_m()
+    low_link = low_z < limits.table_height_m  # (S, K)
+    checks = (
+        ("outside the workspace box", np.any((pts < lo) | (pts > hi), axis=(1, 2))),
+        (
+            f"below the table limit z={limits.min_z_m:.3f} m",
+            np.any(pts[..., 2] < limits.min_z_m, 1),
+        ),
+        (
+            f"within {limits.min_radius_m} m of the base axis",
+            np.any(radius < limits.min_radius_m, 1),
+        ),
+        ("an arm link below the table top", np.any(low_link, axis=1)),
+    )
+    reasons: list[str] = []
+    n = samples.shape[0] - 1
+    for what, bad_samples in checks:
+        bad = _leaving_start(bad_samples) if q_start_rad is not None else bad_samples
+        if not bad.any():
+            continue
+        i = int(np.argmax(bad))
+        detail = ""
+        if what.startswith("an arm link"):
+            k = int(np.argmax(low_link[i]))
+            detail = f" ({caps.names[k]} reaches z={low_z[i, k]:.3f} m)"
+        reasons.append(
+            f"joint path {what} at {100.0 * i / max(n, 1):.0f}% of the way, "
+            f"joints {_fmt(samples[i])} rad{detail}"
+        )
     return SafetyVerdict.from_reasons(reasons)
 
 
