@@ -230,6 +230,9 @@ def test_empty_gripper_and_unmoved_object_fail() -> None:
 def test_lift_rise() -> None:
     pts = cup()
     assert lift_rise_m(pts, pts + np.array([0, 0, 0.07])) == pytest.approx(0.07)
+    # stray points high above (robot pixels the observer missed) do not fake a rise
+    stray = np.vstack((pts, np.column_stack((pts[:200, :2], np.full(200, 0.4)))))
+    assert lift_rise_m(pts, stray) == pytest.approx(0.0, abs=0.005)
     assert lift_rise_m(None, pts) is None
     assert lift_rise_m(pts[:3], pts) is None
 
@@ -305,3 +308,238 @@ def test_depth_object_observer_sees_the_object_rise() -> None:
     frames["now"] = render(pts + np.array([0.0, 0.0, 0.1]))
     after = observe()
     assert lift_rise_m(before, after) == pytest.approx(0.1, abs=0.01)
+
+
+# -- every pose and trajectory a backend sees is checked first ---------------------------------
+
+PARKED = np.array([1.9, -1.9, 1.9, -1.57, -1.57, 0.0])
+
+
+class SpyBackend(DryRunBackend):
+    """Records every pose, joint goal and trajectory the executor hands over."""
+
+    def __init__(self, q_start: np.ndarray = HOME) -> None:
+        super().__init__(q_start)
+        self.poses: list[RigidTransform] = []
+        self.joint_goals: list[np.ndarray] = []
+
+    def plan_to_pose(self, T_base_tool0, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.poses.append(T_base_tool0)
+        return super().plan_to_pose(T_base_tool0, *args, **kwargs)
+
+    def plan_to_joints(self, q_goal, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.joint_goals.append(np.asarray(q_goal, dtype=np.float64))
+        return super().plan_to_joints(q_goal, *args, **kwargs)
+
+
+def _assert_everything_sent_was_safe(spy: SpyBackend, safety: SafetyLimits) -> None:
+    from spatialbot_ros.core.safety import check_joint_sweep, check_pose
+
+    g = GraspConfig().gripper
+    kin = URKinematics()
+    for T in spy.poses:
+        verdict = check_pose(T, safety, g)
+        assert verdict.ok, verdict.message()
+    for q in spy.joint_goals:
+        assert check_pose(kin.fk(q), safety, g).ok
+    for plan in spy.executed:
+        assert plan.positions is not None
+        verdict = check_joint_sweep(
+            plan.positions[1:], safety, kin, g, q_start_rad=plan.positions[0]
+        )
+        assert verdict.ok, verdict.message()
+
+
+@pytest.mark.parametrize("start", ["home", "parked", "stopped_early"])
+def test_every_pose_and_trajectory_sent_to_the_backend_passes_the_safety_checks(
+    start: str,
+) -> None:
+    safety = SafetyLimits()
+    spy = SpyBackend(PARKED if start == "parked" else HOME)
+    if start == "stopped_early":
+        spy = SlowSpy(seconds=2.0)
+        contact = lambda: ContactReading("contact", 1.0)  # noqa: E731
+    else:
+        contact = near_reading
+    pts = cup(center=(0.405, -0.035), r=0.032, h=0.079)
+    result = GraspExecutor(spy, DryRunGripper(0.45), safety=safety).grasp_points(
+        pts, contact=contact
+    )
+    assert result.ok, result.reason
+    assert len(spy.poses) == 3
+    _assert_everything_sent_was_safe(spy, safety)
+
+
+class SlowSpy(SpyBackend):
+    """A spy whose execution takes a while (or until halted), so contact can stop it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(HOME)
+        self.seconds = seconds
+
+    def execute(self, plan: MotionPlan, cancel: threading.Event | None = None) -> MotionResult:
+        if cancel is not None and cancel.wait(self.seconds):
+            self.calls.append(("execute", {"plan": plan, "halted": True}))
+            return MotionResult(False, cancelled=True)
+        return super().execute(plan, cancel)
+
+
+def test_an_unsafe_lift_from_where_contact_stopped_the_arm_never_reaches_the_backend() -> None:
+    # the planned lift fits under the ceiling; lifting from higher up (contact stopped the arm
+    # right after the pre-grasp) would not: the executor must refuse that pose itself
+    plan = _plan()
+    ceiling = float(plan.lift.translation_m[2]) + 0.02
+    safety = SafetyLimits(workspace_max_m=(0.85, 0.85, ceiling))
+    spy = SlowSpy(seconds=2.0)
+    ex = GraspExecutor(spy, DryRunGripper(0.45), safety=safety)
+    assert ex.check_plan(plan).ok
+    result = ex.execute(plan, contact=lambda: ContactReading("contact", 1.0))
+    assert result.outcome == "failed"
+    assert "lift" in result.reason
+    assert "outside the workspace box" in result.reason
+    assert len(spy.poses) == 2  # pre-grasp and approach; the lift pose was never sent
+    _assert_everything_sent_was_safe(spy, safety)
+
+
+class FlippingBackend(SpyBackend):
+    """A backend that re-solves IK its own way: the pre-grasp on the other shoulder side."""
+
+    def plan_to_pose(self, T_base_tool0, velocity_scaling, acceleration_scaling, **kwargs):  # type: ignore[no-untyped-def]
+        self.poses.append(T_base_tool0)
+        here = self.kinematics.configuration(self._q)
+        flipped = [
+            q
+            for q in self.kinematics.ik_all(T_base_tool0)
+            if self.kinematics.configuration(q).shoulder != here.shoulder
+        ]
+        q_goal, _ = self.kinematics._closest_in_limits(np.stack(flipped), self._q)
+        positions = self._q + np.linspace(0, 1, 20)[:, None] * (q_goal[0] - self._q)
+        return MotionPlan(
+            True, self.name, "pose", positions=positions, times_s=np.linspace(0, 2, 20)
+        )
+
+
+def test_a_backend_trajectory_that_flips_the_shoulder_is_not_executed() -> None:
+    spy = FlippingBackend(PARKED)
+    pts = cup(center=(0.405, -0.035), r=0.032, h=0.079)
+    result = GraspExecutor(spy, DryRunGripper(0.45)).grasp_points(pts, contact=near_reading)
+    assert result.outcome == "failed"
+    assert "pre_grasp: the backend's trajectory is unsafe" in result.reason
+    assert "arm link below the table top" in result.reason
+    assert spy.executed == []
+
+
+def test_check_plan_sweeps_the_move_from_the_current_state() -> None:
+    kin = URKinematics()
+    plan = plan_grasp(
+        cup(center=(0.405, -0.035), r=0.032, h=0.079), GraspConfig(), kin, SafetyLimits(), PARKED
+    )
+    assert isinstance(plan, GraspPlan)
+    ex = GraspExecutor(DryRunBackend(PARKED), DryRunGripper(0.45))
+    assert ex.check_plan(plan, q_current=PARKED).ok
+    assert "NaN" in ex.check_plan(plan, q_current=np.full(6, np.nan)).message()
+    # the same poses on the shoulder-flipped branch (what the planner used to pick from the
+    # parked pose): every pose is fine, the arm is not: its elbow is in the table
+    flipped = []
+    for q in (plan.q_pre, plan.q_grasp, plan.q_lift):
+        here = kin.configuration(q)
+        cands = [
+            s
+            for s in kin.ik_all_matrix(kin.fk_matrix(q))
+            if kin.configuration(s) == type(here)(-here.shoulder, -here.elbow, here.wrist)
+        ]
+        flipped.append(kin._closest_in_limits(np.stack(cands), PARKED)[0][0])
+    other = dataclasses.replace(plan, q_pre=flipped[0], q_grasp=flipped[1], q_lift=flipped[2])
+    for verdict in (ex.check_plan(other), ex.check_plan(other, q_current=PARKED)):
+        assert not verdict.ok
+        assert "arm link below the table top" in verdict.message()
+    assert not any("unsafe" in r for r in ex.check_plan(other).reasons)  # the poses pass
+    # and execute() refuses it without moving (it asks for the joint state, nothing else)
+    motion = DryRunBackend(PARKED)
+    result = GraspExecutor(motion, DryRunGripper(0.45)).execute(other)
+    assert result.outcome == "refused"
+    assert motion_calls(motion) == []
+
+
+# -- the lift check sees the object, not the arm -----------------------------------------------
+
+
+def _arm_over_cup_scene():  # type: ignore[no-untyped-def]
+    """Camera 1 m in front of the robot looking back at a cup the planned grasp hangs over."""
+    import sys
+    from pathlib import Path
+
+    from spatialbot_ros.core.grasp import HandEye
+    from spatialbot_ros.core.intrinsics import CameraIntrinsics
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from robot_depth_scene import render_depth_mm
+
+    intr = CameraIntrinsics(320, 240, 300.0, 300.0, 160.0, 120.0)
+    hand_eye = HandEye.from_xyz_rpy("eye_to_hand", (1.0, 0.0, 0.5), (0.0, 0.6, np.pi))
+    cup_xy, r, h = (0.5, 0.0), 0.035, 0.09
+    plan = plan_grasp(cup(cup_xy, r, h), GraspConfig(), URKinematics(), SafetyLimits(), HOME)
+    assert isinstance(plan, GraspPlan)
+
+    def render(q: np.ndarray, cup_z: float) -> np.ndarray:
+        return render_depth_mm(
+            intr,
+            hand_eye.T_base_camera(),
+            cup_xy_m=cup_xy,
+            cup_radius_m=r,
+            cup_bottom_z_m=cup_z,
+            cup_height_m=h,
+            q_rad=q,
+            opening_m=plan.opening_m,
+        )
+
+    return intr, hand_eye, cup_xy, plan, render
+
+
+@pytest.mark.parametrize(("cup_rise_m", "expected_m"), [(0.1, 0.1), (0.0, 0.0)])
+def test_depth_object_observer_measures_the_cup_not_the_arm_hanging_over_it(
+    cup_rise_m: float, expected_m: float
+) -> None:
+    from spatialbot_ros.pipeline.grasp_executor import depth_object_observer
+
+    intr, hand_eye, cup_xy, plan, render = _arm_over_cup_scene()
+    state = {"q": plan.q_pre, "depth": render(plan.q_pre, 0.0)}
+    observe = depth_object_observer(
+        lambda: (state["depth"], intr), lambda: state["q"], URKinematics(), hand_eye, cup_xy
+    )
+    before = observe()
+    assert before is not None
+    # the wrist, forearm and gripper are in the observed cylinder above the cup; none of their
+    # points may count (the arm's points put the median at 0.33 m)
+    assert before.shape[0] > 300
+    assert np.percentile(before[:, 2], 99) < 0.09 + 0.005
+    state["q"], state["depth"] = plan.q_lift, render(plan.q_lift, cup_rise_m)
+    after = observe()
+    rise = lift_rise_m(before, after)
+    assert rise is not None
+    # the fingers hide the top of the lifted cup; its lower part rose the full height
+    assert rise == pytest.approx(expected_m, abs=0.02)
+
+
+@pytest.mark.parametrize("holds", [True, False])
+def test_executor_verifies_the_lift_from_rendered_depth_with_the_arm_in_view(holds: bool) -> None:
+    from spatialbot_ros.pipeline.grasp_executor import depth_object_observer
+
+    intr, hand_eye, cup_xy, plan, render = _arm_over_cup_scene()
+    motion = DryRunBackend(HOME)
+    gripper = DryRunGripper(0.45)
+
+    def frame() -> tuple[np.ndarray, object]:
+        # the cup comes up with the gripper once it has closed on it, if it holds
+        lifted = holds and gripper.position > 0.0
+        return render(motion._q, 0.1 if lifted else 0.0), intr
+
+    observe = depth_object_observer(frame, lambda: motion._q, URKinematics(), hand_eye, cup_xy)
+    result = GraspExecutor(motion, gripper).execute(plan, observe_object=observe)
+    if holds:
+        assert result.ok, result.reason
+        assert result.rise_m is not None
+        assert result.rise_m > 0.05
+    else:
+        assert result.outcome == "failed"
+        assert "the object rose 0 mm" in result.reason

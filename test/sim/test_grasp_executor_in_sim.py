@@ -2,7 +2,8 @@
 
 Same objects as on the robot: plan from grounded depth points, safety checks, motion and
 gripper through pipeline.motion, contact from live rendered depth via core.contact, lift
-judged by the gripper; the physics decides whether the cup really came up.
+verified on live rendered depth (the arm's pixels masked by FK); the physics decides whether the
+cup really came up.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from spatialbot_ros.core.kinematics import URKinematics
 from spatialbot_ros.pipeline.grasp_executor import (
     GraspExecutor,
     depth_contact_source,
+    depth_object_observer,
 )
 from spatialbot_ros.pipeline.motion import make_gripper_backend, make_motion_backend
 from spatialbot_ros.replay.planning import HOME_Q
@@ -60,9 +62,22 @@ def test_pipeline_grasp_executor_lifts_the_middle_cup_in_simulation() -> None:
             opening_m=0.085,
             object_region=box,
         )
+        centre_xy = np.median(points[:, :2], axis=0)
+        footprint_m = float(np.hypot(*(points[:, :2] - centre_xy).T).max()) + 0.01
+        observe = depth_object_observer(
+            latest,
+            arm.current_joint_state,
+            kinematics,
+            hand_eye,
+            (float(centre_xy[0]), float(centre_xy[1])),
+            radius_m=footprint_m,
+        )
         z0 = world.object_position("cup_1")[2]
-        result = executor.grasp_points(points, contact=contact)
+        result = executor.grasp_points(points, contact=contact, observe_object=observe)
     lifted = world.object_position("cup_1")[2] - z0
     assert result.outcome == "succeeded", result.reason
     assert lifted >= 0.05
+    # the depth check saw the cup come up (the arm over it used to hold the estimate at ~5 mm)
+    assert result.rise_m is not None
+    assert 0.05 <= result.rise_m <= lifted + 0.02
     assert len(world.finger_contacts("cup_1")) == 2

@@ -4,8 +4,11 @@ Runs the same under ROS, replay and simulation: motion and gripper go through th
 pipeline.motion backends, contact comes from a callback that reads live depth
 (core.contact.check_contact with the current FK), and the lift check from a callback that
 returns the object's points in base_link.  Before any backend call every pose is checked by
-core.safety (and the plan's joints against its poses); an unsafe or impossible target is
-refused without a single motion call.  A threading.Event cancels at any step.
+core.safety (and the plan's joints against its poses, and the swept joint path from the current
+state); an unsafe or impossible target is refused without a single motion call.  Every
+trajectory a backend plans is checked again (swept path, and that it ends at the pose asked
+for) before it is executed, since a backend may pick its own IK branch.  A threading.Event
+cancels at any step.
 """
 
 from __future__ import annotations
@@ -27,15 +30,16 @@ from spatialbot_ros.core.contact import (
     ContactState,
     ContactThresholds,
     check_contact,
-    finger_boxes_tool0,
 )
 from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, GraspRefusal, HandEye, plan_grasp
 from spatialbot_ros.core.intrinsics import CameraIntrinsics
 from spatialbot_ros.core.kinematics import BASE_FRAME, TOOL_FRAME, GripperGeometry, URKinematics
+from spatialbot_ros.core.robot_body import points_on_robot
 from spatialbot_ros.core.safety import (
     SafetyLimits,
     SafetyVerdict,
     check_joint_path,
+    check_joint_sweep,
     check_pose,
     check_scaling,
 )
@@ -82,6 +86,9 @@ class ExecutorConfig:
     contact_poll_s: float = 0.02
     min_rise_fraction: float = 0.5  # object points must rise this share of the lift height
     plan_tolerance_m: float = 1e-4  # plan joints vs plan poses (FK) agreement
+    # a backend's trajectory must end this close to the pose asked for (MoveIt's default goal
+    # tolerances are far tighter; this catches a plan to somewhere else, not jitter)
+    trajectory_goal_tolerance_m: float = 0.005
     # contact before the grasp pose: "close" stops the arm there and grasps (a guarded move),
     # "abort" stops and gives up (the object is not where the plan put it)
     on_approach_contact: Literal["close", "abort"] = "close"
@@ -153,8 +160,16 @@ class GraspExecutionResult:
         }
 
 
-def lift_rise_m(points_before: Mat | None, points_after: Mat | None) -> float | None:
-    """How far the object's points rose (median z after minus before), or None without data."""
+def lift_rise_m(
+    points_before: Mat | None, points_after: Mat | None, percentile: float = 10.0
+) -> float | None:
+    """How far the object's points rose: a low height percentile after minus before (m).
+
+    A low percentile, not the median: the fingers and the gripper body hide the top of a held
+    object while its lower part stays in view, and robot pixels the observer failed to remove
+    lie above the object, so a low percentile errs towards "did not rise", the safe side.
+    None without data (fewer than 5 finite points on either side).
+    """
     if points_before is None or points_after is None:
         return None
     a = np.asarray(points_before, dtype=np.float64).reshape(-1, 3)
@@ -163,7 +178,7 @@ def lift_rise_m(points_before: Mat | None, points_after: Mat | None) -> float | 
     b = b[np.all(np.isfinite(b), axis=1)]
     if a.shape[0] < 5 or b.shape[0] < 5:
         return None
-    return float(np.median(b[:, 2]) - np.median(a[:, 2]))
+    return float(np.percentile(b[:, 2], percentile) - np.percentile(a[:, 2], percentile))
 
 
 def depth_contact_source(
@@ -212,13 +227,18 @@ def depth_object_observer(
     *,
     radius_m: float = 0.08,
     z_range_m: tuple[float, float] = (0.008, 0.45),
-    opening_m: float = 0.0,
+    opening_m: float | None = None,
     gripper: GripperGeometry | None = None,
+    robot_margin_m: float = 0.015,
 ) -> ObjectObserver:
-    """An ObjectObserver: live depth points (base_link) in a vertical cylinder around the object.
+    """An ObjectObserver: the object's live depth points (base_link), the robot's removed.
 
-    The gripper's own boxes (at the current FK, 1 cm margin) are removed, so after the lift the
-    points that rose are the object's, not the fingers'.
+    Points come from a vertical cylinder (`radius_m`, `z_range_m`) around the object; every
+    point the robot explains at its current FK is dropped: the arm's link capsules and the
+    gripper's body and finger boxes (core.robot_body), grown by `robot_margin_m`.  Without
+    that, the wrist and forearm hanging over the object at the pre-grasp are most of the
+    points in the cylinder, and the median height follows the arm, not the object.
+    `opening_m` is the finger opening to mask (default: the widest, which covers any).
     """
     g = gripper or GripperGeometry()
     cx, cy = center_xy_m
@@ -229,7 +249,8 @@ def depth_object_observer(
         if frame is None:
             return None
         depth_mm, intr = frame
-        T_base_tool0 = kinematics.fk(get_joint_state())
+        q_now = np.asarray(get_joint_state(), dtype=np.float64)
+        T_base_tool0 = kinematics.fk(q_now)
         T_base_cam = hand_eye.T_base_camera(T_base_tool0)
         corners = np.array(
             [[cx + sx * radius_m, cy + sy * radius_m, z] for sx in (-1, 1) for sy in (-1, 1)
@@ -251,11 +272,10 @@ def depth_object_observer(
             (pts[:, 2] >= z0) & (pts[:, 2] <= z1)
         )
         pts = pts[keep]
-        local = (pts - T_base_tool0.translation_m) @ T_base_tool0.rotation
-        on_gripper = np.zeros(pts.shape[0], dtype=bool)
-        for _, c, half in finger_boxes_tool0(g, opening_m):
-            on_gripper |= np.all(np.abs(local - c) <= half + 0.01, axis=1)
-        return np.asarray(pts[~on_gripper], dtype=np.float64)
+        on_robot = points_on_robot(
+            pts, kinematics, q_now, gripper=g, opening_m=opening_m, margin_m=robot_margin_m
+        )
+        return np.asarray(pts[~on_robot], dtype=np.float64)
 
     return observe
 
@@ -339,6 +359,9 @@ class GraspExecutor:
         if isinstance(plan, GraspRefusal):
             return self._refuse(plan.reason, None)
         verdict = self.check_plan(plan)
+        if verdict.ok:  # only a plan that is safe on its own is worth a joint state query
+            q_now = np.asarray(self.motion.current_joint_state(), dtype=np.float64)
+            verdict = self.check_plan(plan, q_current=q_now)
         if not verdict.ok:
             return self._refuse(verdict.message(), plan)
         self._status("check", "plan passed the safety checks")
@@ -380,8 +403,13 @@ class GraspExecutor:
         return result
 
     # -- checks ------------------------------------------------------------------------------
-    def check_plan(self, plan: GraspPlan) -> SafetyVerdict:
-        """Every pose safe, joints finite, in limits, no jump, and consistent with the poses."""
+    def check_plan(self, plan: GraspPlan, q_current: npt.ArrayLike | None = None) -> SafetyVerdict:
+        """Every pose safe, joints finite, in limits, no jump, and consistent with the poses.
+
+        The straight joint moves pre-grasp -> grasp -> lift are swept (core.safety
+        check_joint_sweep), from `q_current` (the robot's state) when given.  Makes no backend
+        call, so it is what a caller runs before handing a plan to `execute`.
+        """
         g = self.grasp_config.gripper
         verdict = check_scaling(
             self.config.velocity_scaling, self.config.acceleration_scaling, self.safety
@@ -405,10 +433,10 @@ class GraspExecutor:
                     False, (f"{name}: joints reach {err * 1000:.1f} mm away from the pose",)
                 )
         if verdict.ok:
-            verdict += check_joint_path(
-                np.array([plan.q_pre, plan.q_grasp, plan.q_lift]),
-                self.safety,
-                self.kinematics.limits,
+            qs = np.array([plan.q_pre, plan.q_grasp, plan.q_lift])
+            verdict += check_joint_path(qs, self.safety, self.kinematics.limits)
+            verdict += check_joint_sweep(
+                qs, self.safety, self.kinematics, g, q_start_rad=q_current, opening_m=plan.opening_m
             )
         return verdict
 
@@ -478,7 +506,8 @@ class GraspExecutor:
         self, step: Step, T: RigidTransform, q_hint: Mat, scaling: float, cartesian: bool
     ) -> MotionPlan:
         # re-check right before the backend sees the pose: this is the only way poses leave
-        verdict = check_pose(T, self.safety)
+        g = self.grasp_config.gripper
+        verdict = check_pose(T, self.safety, g)
         if not verdict.ok:
             raise _StepFailedError(f"{step}: {verdict.message()}")
         plan = self.motion.plan_to_pose(
@@ -486,7 +515,41 @@ class GraspExecutor:
         )
         if not plan.ok:
             raise _StepFailedError(f"{step}: planning failed: {plan.error}")
+        verdict = self.check_trajectory(plan, T)
+        if not verdict.ok:
+            raise _StepFailedError(
+                f"{step}: the backend's trajectory is unsafe: {verdict.message()}"
+            )
         return plan
+
+    def check_trajectory(self, plan: MotionPlan, T_goal: RigidTransform | None) -> SafetyVerdict:
+        """A backend's planned trajectory: finite joints, swept path safe, ends at `T_goal`.
+
+        Backends re-solve IK themselves (MoveIt picks its own branch), so the joints they plan
+        are checked, not just the pose they were given.  The first point is the robot's state:
+        violations it starts in may be left, never entered.
+        """
+        positions = None if plan.positions is None else np.asarray(plan.positions, np.float64)
+        if positions is None or positions.ndim != 2 or positions.shape[1] != 6:
+            shape = None if positions is None else positions.shape
+            return SafetyVerdict(False, (f"expected joint positions (N, 6), got {shape}",))
+        if positions.shape[0] == 0 or not np.all(np.isfinite(positions)):
+            return SafetyVerdict(False, ("trajectory is empty or has NaN/inf joints",))
+        verdict = check_joint_sweep(
+            positions[1:] if positions.shape[0] > 1 else positions,
+            self.safety,
+            self.kinematics,
+            self.grasp_config.gripper,
+            q_start_rad=positions[0] if positions.shape[0] > 1 else None,
+        )
+        if T_goal is not None:
+            end = self.kinematics.fk_matrix(positions[-1])
+            err = float(np.linalg.norm(end[:3, 3] - T_goal.translation_m))
+            if err > self.config.trajectory_goal_tolerance_m:
+                verdict += SafetyVerdict(
+                    False, (f"trajectory ends {err * 1000:.1f} mm from the pose asked for",)
+                )
+        return verdict
 
     def _move(
         self,
