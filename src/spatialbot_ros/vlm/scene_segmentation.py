@@ -19,14 +19,16 @@ Pipeline (vectorised numpy; OpenCV for connected components and small dilations)
    pair is not wider than one object can look.
 6. Per object: pixel box, mask, 3D centroid of the visible points (camera optical frame),
    width across the view, top and bottom height above the plane, round/angular (circle fit
-   of the side wall seen from above), a size proxy (width x visible footprint depth x
-   height: the lowest-error proxy on synthetic cups and boxes), the robust mean colour and
-   its name.
+   of the side wall seen from above), a size proxy (footprint area x top height: an ellipse in
+   the extents for round objects, a minimum-area rectangle for angular ones; it orders
+   synthetic cup/box pairs by volume 138/139 times, against 134/139 for width x depth x
+   height), the robust mean colour and its name.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,7 +106,7 @@ class SegmentedObject:
     top_height_m: float  # highest point above the plane (98th percentile)
     bottom_height_m: float  # lowest visible point above the plane (2nd percentile)
     shape: str  # "round" (side points on a circle) or "angular"
-    size_m3: float  # width * visible footprint depth * top height: a volume proxy
+    size_m3: float  # footprint area (see _footprint_m2) * top height: a volume proxy
     rgb_mean: tuple[int, int, int]
     color: str
     depth_median_mm: float
@@ -412,7 +414,7 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
                 top_height_m=top,
                 bottom_height_m=bottom,
                 shape=shape,
-                size_m3=width * max(float(hi2 - lo2), 0.5 * width) * top,
+                size_m3=_footprint_m2(a1, a2, (lo1, hi1, lo2, hi2), shape) * top,
                 rgb_mean=rgb_mean,
                 color=color_name(rgb_mean),
                 depth_median_mm=float(np.median(zo[::step]) * 1000.0),
@@ -424,6 +426,32 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
     timings["describe"] = (time.perf_counter() - t4) * 1e3
     height[~valid] = np.nan
     return SegmentedScene(plane, objects, height, timings)
+
+
+def _footprint_m2(
+    a1: npt.NDArray[np.float64],
+    a2: npt.NDArray[np.float64],
+    box: tuple[float, float, float, float],
+    shape: str,
+) -> float:
+    """Footprint area from above: ellipse in the extents (round), min-area rectangle (angular).
+
+    The rectangle is fitted to the in-plane points inside the 2-98 % extents, so a rotated box
+    is not measured by its axis-aligned bounding rectangle.
+    """
+    import cv2
+
+    lo1, hi1, lo2, hi2 = box
+    width = float(hi1 - lo1)
+    depth = max(float(hi2 - lo2), 0.5 * width)
+    if shape == "round":
+        return math.pi / 4.0 * width * depth
+    keep = (a1 >= lo1) & (a1 <= hi1) & (a2 >= lo2) & (a2 <= hi2)
+    if keep.sum() < 10:
+        return width * depth
+    pts = np.column_stack((a1[keep], a2[keep])).astype(np.float32)
+    (_, _), (rw, rh), _ = cv2.minAreaRect(pts)
+    return float(max(rw * rh, 0.5 * width * width))
 
 
 def _shape_label(a1: npt.NDArray[np.float64], a2: npt.NDArray[np.float64], width_m: float) -> str:
