@@ -540,19 +540,23 @@ def _matrix(R: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> npt.NDArr
 def _ranked_branches(
     solutions: Sequence[Mat], q_current: Mat, kinematics: URKinematics
 ) -> list[Mat]:
-    """IK solutions, best first: the current shoulder side, then elbow up, then nearest.
+    """IK solutions worth trying, best first: the current shoulder side, elbow up, nearest.
 
     The nearest solution in joint space can sit on the other shoulder side (from a parked
     pose it does): the straight joint move there flips the shoulder and sweeps the arm low
-    across the table.  Keeping the branch keeps the arm's shape while it moves.
+    across the table.  Keeping the branch keeps the arm's shape while it moves.  Elbow-down
+    branches (the elbow below the shoulder->wrist line, next to the table) are dropped unless
+    the arm is elbow-down already; that also halves the work when every branch fails.
     """
     here = kinematics.configuration(q_current)
-
-    def key(q: Mat) -> tuple[bool, bool, float]:
+    ranked: list[tuple[tuple[bool, bool, float], Mat]] = []
+    for q in solutions:
         c = kinematics.configuration(q)
-        return (c.shoulder != here.shoulder, not c.elbow_up, float(np.sum((q - q_current) ** 2)))
-
-    return sorted(solutions, key=key)
+        if c.elbow_up or not here.elbow_up:
+            key = (c.shoulder != here.shoulder, not c.elbow_up, float(np.sum((q - q_current) ** 2)))
+            ranked.append((key, q))
+    ranked.sort(key=lambda item: item[0])
+    return [q for _, q in ranked]
 
 
 def _try_candidate(
