@@ -38,8 +38,11 @@ class ScriptedEngine:
         if self.raise_exc:
             raise RuntimeError("boom")
         target = GroundingTarget(
-            "cup", (30 / 64, 20 / 48, 40 / 64, 30 / 48), (30.0, 20.0, 40.0, 30.0),
-            DepthStats(600, 600, 600, 600, 600, 1.0), (0.0, 0.0, 0.6),
+            "cup",
+            (30 / 64, 20 / 48, 40 / 64, 30 / 48),
+            (30.0, 20.0, 40.0, 30.0),
+            DepthStats(600, 600, 600, 600, 600, 1.0),
+            (0.0, 0.0, 0.6),
         )
         if self.status != "ok":
             return EngineResult(task, self.name, "error", error="no cup here")
@@ -63,8 +66,9 @@ class RecordingPlanner:
 
 
 def test_ok_result_has_schema_and_base_point() -> None:
-    T = RigidTransform.from_xyz_rpy((1.0, 2.0, 3.0), (0, 0, 0), "base_link",
-                                   "camera_color_optical_frame")
+    T = RigidTransform.from_xyz_rpy(
+        (1.0, 2.0, 3.0), (0, 0, 0), "base_link", "camera_color_optical_frame"
+    )
     planner = RecordingPlanner()
     res = TaskPipeline(ScriptedEngine(), T, planner).run(_frame(), "grasp the cup")
     assert res["status"] == "ok"
@@ -126,5 +130,6 @@ def test_planner_refusal_from_missing_depth() -> None:
 
 def test_dumps_result_maps_nan_to_null() -> None:
     assert json.loads(dumps_result({"a": float("nan"), "b": np.float32(1.5)})) == {
-        "a": None, "b": 1.5,
+        "a": None,
+        "b": 1.5,
     }
