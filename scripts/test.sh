@@ -7,5 +7,6 @@ VENV=${VENV:-.venv}
 export MUJOCO_GL=${MUJOCO_GL:-egl}
 export PYOPENGL_PLATFORM=${PYOPENGL_PLATFORM:-$MUJOCO_GL}
 "$VENV/bin/ruff" check src test bench launch
+"$VENV/bin/ruff" format --check src test bench launch
 "$VENV/bin/mypy"
 "$VENV/bin/python" -m pytest "$@"

@@ -104,8 +104,12 @@ class TaskPipeline:
         t2 = time.perf_counter()
         try:
             points_base_m = object_points_base(
-                frame.depth_mm, frame.intrinsics, engine_result.target.bbox_px, T_base_camera,
-                mask=engine_result.target.mask, table_height_m=self.table_height_m,
+                frame.depth_mm,
+                frame.intrinsics,
+                engine_result.target.bbox_px,
+                T_base_camera,
+                mask=engine_result.target.mask,
+                table_height_m=self.table_height_m,
             )
             result["grasp"] = self.grasp_planner(points_base_m).as_dict()
         except SpatialBotRosError as exc:
@@ -120,8 +124,12 @@ class TaskPipeline:
         if er is not None and er.target is not None:
             t = er.target.as_dict()
             target = TargetDict(
-                label=t["label"], bbox_px=t["bbox_px"], bbox_norm=t["bbox_norm"],
-                depth_mm=t["depth_mm"], xyz_camera_m=t["xyz_camera_m"], xyz_base_m=None,
+                label=t["label"],
+                bbox_px=t["bbox_px"],
+                bbox_norm=t["bbox_norm"],
+                depth_mm=t["depth_mm"],
+                xyz_camera_m=t["xyz_camera_m"],
+                xyz_base_m=None,
             )
         ok = er is not None and er.status == "ok" and error is None
         return ResultDict(

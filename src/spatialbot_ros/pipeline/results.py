@@ -57,9 +57,20 @@ def error_result(
 ) -> ResultDict:
     """A result for a task that failed before or outside the engine."""
     return ResultDict(
-        task=task, engine=engine, status="error", error=error, kind="unknown",
-        stamp_ns=stamp_ns, frame_id=frame_id, target=None, grasp=None, answer="",
-        trace=[], depth_calls=[], notes=[], timings_ms={},
+        task=task,
+        engine=engine,
+        status="error",
+        error=error,
+        kind="unknown",
+        stamp_ns=stamp_ns,
+        frame_id=frame_id,
+        target=None,
+        grasp=None,
+        answer="",
+        trace=[],
+        depth_calls=[],
+        notes=[],
+        timings_ms={},
     )
 
 
