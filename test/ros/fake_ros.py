@@ -171,6 +171,9 @@ class _Executor:
         for node in self.nodes:
             sys.modules["rclpy"].spin(node)
 
+    def spin_once(self, timeout_sec: float | None = None) -> None:
+        self.spin()
+
     def shutdown(self) -> None:
         self.shut_down = True
 

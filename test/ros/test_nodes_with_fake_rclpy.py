@@ -270,3 +270,26 @@ def test_grasp_node_with_an_unavailable_backend_does_not_start(ros, capsys):
     ros.FakeNode.overrides = {"motion_backend": "no_such_backend"}
     assert grasp_node.main([]) == 1
     assert "expected a motion backend" in capsys.readouterr().err
+
+
+def test_executor_errors_after_shutdown_are_a_shutdown(ros):
+    from spatialbot_ros.ros import conversions
+
+    rclpy = sys.modules["rclpy"]
+
+    def racing(node):
+        rclpy.shutdown()  # the signal handler shut the context down...
+        raise RuntimeError("failed to initialize wait set: the given context is not valid")
+
+    rclpy.spin = racing
+    node = ros.FakeNode("x")
+    conversions.spin_until_shutdown(node)
+    assert node.destroyed
+
+    def failing(node):
+        raise RuntimeError("a real bug")
+
+    rclpy.init()
+    rclpy.spin = failing
+    with pytest.raises(RuntimeError, match="a real bug"):
+        conversions.spin_until_shutdown(ros.FakeNode("y"))
