@@ -227,6 +227,7 @@ def install(monkeypatch: Any) -> None:
     module(
         "rclpy.executors",
         MultiThreadedExecutor=_Executor,
+        SingleThreadedExecutor=_Executor,
         ExternalShutdownException=type("ExternalShutdownException", (Exception,), {}),
     )
     module("rclpy.duration", Duration=lambda seconds=0.0: seconds)

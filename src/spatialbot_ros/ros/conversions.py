@@ -156,16 +156,15 @@ def spin_until_shutdown(
     external = getattr(executors, "ExternalShutdownException", None)
     if external is not None:
         shutdown_errors = (KeyboardInterrupt, external)
+    if executor is None:
+        executor = executors.SingleThreadedExecutor()
     try:
-        if executor is None:
-            rclpy.spin(node)
-        else:
-            executor.add_node(node)
-            # Not executor.spin(): under Jazzy a MultiThreadedExecutor blocked in its wait set
-            # sometimes misses the wake-up of a Ctrl-C and never returns (seen in 1 of 3 runs);
-            # waking every 0.2 s to re-check the context makes shutdown certain.
-            while rclpy.ok():
-                executor.spin_once(timeout_sec=SPIN_WAKE_S)
+        executor.add_node(node)
+        # Not executor.spin(): under Jazzy an executor blocked in its wait set sometimes
+        # misses the wake-up of a Ctrl-C and never returns (seen in 2 of 6 runs); waking
+        # every 0.2 s to re-check the context makes shutdown certain.
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_WAKE_S)
     except shutdown_errors:
         pass
     except Exception:
@@ -179,8 +178,7 @@ def spin_until_shutdown(
         _ignore_further_interrupts()
         if on_close is not None:
             on_close()
-        if executor is not None:
-            executor.shutdown()
+        executor.shutdown()
         node.destroy_node()
         _try_shutdown()
 
