@@ -82,3 +82,8 @@ def test_points_on_the_arm_and_gripper_are_recognised_others_are_not() -> None:
     pts = local @ T[:3, :3].T + T[:3, 3]
     on = points_on_robot(pts, KIN, q, gripper=g, opening_m=0.085, margin_m=0.005)
     assert on.tolist() == [True, True, False]
+    # opening unknown: the fingers' whole travel counts, what they hold included
+    on = points_on_robot(pts, KIN, q, gripper=g, margin_m=0.005)
+    assert on.tolist() == [True, True, True]
+    below_the_tips = T[:3, :3] @ [0.0, 0.0, g.tcp_offset_m + 0.04] + T[:3, 3]
+    assert not points_on_robot(below_the_tips[None], KIN, q, gripper=g, margin_m=0.005).any()

@@ -138,8 +138,10 @@ def points_on_robot(
 ) -> npt.NDArray[np.bool_]:
     """Which points (M, 3) in base_link lie on the robot at joint state `q_rad`, within a margin.
 
-    The arm links are capsules, the gripper body and fingers boxes (at `opening_m`, default
-    fully open); `margin_m` absorbs depth noise and calibration error.
+    The arm links are capsules, the gripper body and fingers boxes at `opening_m`; with
+    `opening_m=None` (the opening is unknown) the fingers' whole travel counts, which also
+    takes in whatever they hold between them.  `margin_m` absorbs depth noise and calibration
+    error.
     """
     pts = np.asarray(points_base_m, dtype=np.float64).reshape(-1, 3)
     q = np.asarray(q_rad, dtype=np.float64).reshape(1, 6)
@@ -152,7 +154,11 @@ def points_on_robot(
     g = gripper or GripperGeometry()
     T = frames[0, 5]
     local = (pts - T[:3, 3]) @ T[:3, :3]
-    opening = g.max_opening_m if opening_m is None else opening_m
-    for _, centre, half in finger_boxes_tool0(g, opening):
+    boxes = finger_boxes_tool0(g, g.max_opening_m if opening_m is None else opening_m)
+    if opening_m is None:  # one box from the left finger's outer face to the right one's
+        (_, left, half), _, body_box = boxes
+        half = np.array([half[0], left[1] + half[1], half[2]])
+        boxes = [("fingers", np.array([0.0, 0.0, left[2]]), half), body_box]
+    for _, centre, half in boxes:
         on |= np.all(np.abs(local - centre) <= half + margin_m, axis=1)
     return np.asarray(on, dtype=np.bool_)
