@@ -6,8 +6,10 @@ spatialbot_ros.sim).  Register a factory `f(config: Mapping) -> backend` with
 `@register_motion_backend("name")` / `@register_gripper_backend("name")`, or lazily by
 "module:attribute" with `register_lazy_motion_backend`.
 
-Every pose a backend receives has already passed core.safety (the grasp executor guarantees
-it); backends still refuse non-finite input rather than move.
+Every pose a backend receives has already passed core.safety, and every trajectory it plans is
+checked (swept joint path, end at the pose asked for) before `execute` is called: the grasp
+executor guarantees both, since a backend may re-solve IK onto another branch.  Backends still
+refuse non-finite input rather than move.
 """
 
 from __future__ import annotations
