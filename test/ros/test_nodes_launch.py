@@ -22,6 +22,7 @@ import launch_testing.actions
 import launch_testing.asserts
 import numpy as np
 import rclpy
+import rclpy.executors
 from geometry_msgs.msg import PoseStamped
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -87,8 +88,13 @@ class TestNodes(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        rclpy.init()
-        cls.node = rclpy.create_node("spatialbot_ros_tester")
+        # An own context: another launch test in the same pytest process may have used
+        # (and shut down) the default one, which cannot be initialised twice.
+        cls.context = rclpy.Context()
+        rclpy.init(context=cls.context)
+        cls.executor = rclpy.executors.SingleThreadedExecutor(context=cls.context)
+        cls.node = rclpy.create_node("spatialbot_ros_tester", context=cls.context)
+        cls.executor.add_node(cls.node)
         cls.factory = rclpy_factory()
         cls.received: dict[str, list[Any]] = {}
         for topic, msg_type, qos in (
@@ -120,15 +126,16 @@ class TestNodes(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
+        cls.executor.shutdown()
         cls.node.destroy_node()
-        rclpy.shutdown()
+        rclpy.shutdown(context=cls.context)
 
     def spin_until(self, predicate: Any, timeout_s: float, publish_frames: bool = False) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if publish_frames:
                 self.publish_frame()
-            rclpy.spin_once(self.node, timeout_sec=0.05)
+            self.executor.spin_once(timeout_sec=0.05)
             if predicate():
                 return True
         return False

@@ -32,6 +32,13 @@ OPTICAL = "camera_color_optical_frame"
 def ros(monkeypatch):
     # spin_until_shutdown ignores further Ctrl-C while cleaning up: give pytest its own back.
     previous = signal.getsignal(signal.SIGINT)
+    # Node modules already imported (e.g. by the launch tests, under a real rclpy) step aside
+    # for this test; monkeypatch puts them back afterwards.
+    import spatialbot_ros.ros as ros_package
+
+    for name in [n for n in sys.modules if n.startswith("spatialbot_ros.ros.")]:
+        monkeypatch.delitem(sys.modules, name)
+        monkeypatch.delattr(ros_package, name.rsplit(".", 1)[1], raising=False)
     fake_ros.install(monkeypatch)
     fake_ros.FakeNode.overrides = {}
     fake_ros.FakeNode.now_ns = 10 * NS
@@ -39,8 +46,6 @@ def ros(monkeypatch):
     signal.signal(signal.SIGINT, previous)
     # Node modules imported now are bound to the fakes: forget them, and the package's
     # attributes too (`from spatialbot_ros.ros import x` would find those first).
-    import spatialbot_ros.ros as ros_package
-
     for name in list(sys.modules):
         if name.startswith("spatialbot_ros.ros."):
             del sys.modules[name]
