@@ -237,7 +237,7 @@ def depth_object_observer(
     point the robot explains at its current FK is dropped: the arm's link capsules and the
     gripper's body and finger boxes (core.robot_body), grown by `robot_margin_m`.  Without
     that, the wrist and forearm hanging over the object at the pre-grasp are most of the
-    points in the cylinder, and the median height follows the arm, not the object.
+    points in the cylinder, and the height estimate follows the arm, not the object.
     `opening_m` is the finger opening when it is known for every call; by default the fingers'
     whole travel is masked, with what they hold, so the lift is judged on the object's part
     below and beside the fingers (the part a held object keeps in view anyway).
