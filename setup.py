@@ -39,15 +39,30 @@ setup(
         "ik": ["ur-analytic-ik>=0.1"],
         "voice": ["torch>=2.1,<3", "transformers>=4.40", "sounddevice>=0.4"],
         "test": [
-            "pytest>=7", "pytest-cov", "hypothesis>=6", "ruff>=0.5", "mypy>=1.8",
-            "types-PyYAML", "catkin_pkg>=0.5", "yourdfpy>=0.0.56", "mcap>=1.1",
-            "mcap-ros2-support>=0.5", "xacro>=2", "urdf-parser-py>=0.0.4",
+            "pytest>=7",
+            "pytest-cov",
+            "hypothesis>=6",
+            "ruff>=0.5",
+            "mypy>=1.8",
+            "types-PyYAML",
+            "catkin_pkg>=0.5",
+            "yourdfpy>=0.0.56",
+            "mcap>=1.1",
+            "mcap-ros2-support>=0.5",
+            "xacro>=2",
+            "urdf-parser-py>=0.0.4",
         ],
     },
     zip_safe=True,
     entry_points={
         "console_scripts": [
             "spatialbot = spatialbot_ros.cli:main",
+            # ROS 2 nodes (ros2 run spatialbot_ros <name>); the launch files start them by name.
+            "camera_node = spatialbot_ros.ros.camera_node:main",
+            "spatialbot_node = spatialbot_ros.ros.spatialbot_node:main",
+            "grasp_node = spatialbot_ros.ros.grasp_node:main",
+            "voice_node = spatialbot_ros.ros.voice_node:main",
+            "send_task = spatialbot_ros.ros.task_cli:main",
         ],
     },
 )
