@@ -151,7 +151,8 @@ def test_grasp_node_plans_executes_and_cancels(ros):
         assert response.success
         assert wait_for(lambda: sent(node, "/grasp/result"))
         outcome = json.loads(sent(node, "/grasp/result")[0].data)
-        assert outcome["success"], outcome
+        assert outcome["outcome"] == "succeeded", outcome
+        assert [s["step"] for s in outcome["steps"]][-1] == "done"
         response = node.services["/grasp/cancel"](trigger.Request(), trigger.Response())
         assert response.success
         node.subscriptions["/spatialbot/result"](String(data="not json"))

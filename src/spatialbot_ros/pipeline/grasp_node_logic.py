@@ -4,8 +4,10 @@ Targets arrive as a SpatialBot result (JSON: pixel box + base-frame position, pl
 grasp node's own latest depth frame) or as a bare base-frame position (planned on a nominal
 cup-sized cylinder there). Plans come from core.grasp with the arm's live joint state; the
 motion and gripper backends come from pipeline.motion by name (dry_run, move_group, moveit_py,
-sim). Execution: open -> pre-grasp -> guarded approach (stops on depth contact) -> close ->
-lift -> verify, reporting each step; cancel() stops motion at any step.
+sim). Execution is pipeline.grasp_executor's: safety checks, then open -> pre-grasp -> approach
+stopped by depth contact -> close -> lift -> verify, each step reported; cancel() stops it.
+This class adds what the node knows: the latest frame and its TF camera pose, from which the
+executor's contact source and lift observer read.
 """
 
 from __future__ import annotations
@@ -21,25 +23,33 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from spatialbot_ros.core.contact import ContactMonitor, ContactThresholds, check_contact
+from spatialbot_ros.core.contact import ContactReading, check_contact
 from spatialbot_ros.core.errors import SpatialBotRosError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grasp import (
     GraspConfig,
     GraspPlan,
     GraspRefusal,
+    HandEye,
     object_points_base,
     plan_grasp,
 )
 from spatialbot_ros.core.kinematics import URKinematics
 from spatialbot_ros.core.safety import SafetyLimits
 from spatialbot_ros.core.transforms import RigidTransform
-from spatialbot_ros.pipeline.motion import GripperBackend, MotionBackend, MotionResult
+from spatialbot_ros.pipeline.grasp_executor import (
+    ContactSource,
+    ExecutionStatus,
+    ExecutorConfig,
+    GraspExecutionResult,
+    GraspExecutor,
+    depth_object_observer,
+)
+from spatialbot_ros.pipeline.motion import DryRunGripper, GripperBackend, MotionBackend
 
 __all__ = [
     "GraspNodeConfig",
     "GraspNodeLogic",
-    "GraspOutcome",
     "GraspStatus",
     "cylinder_points",
 ]
@@ -104,24 +114,6 @@ class GraspStatus:
         return json.dumps(asdict(self), separators=(",", ":"))
 
 
-@dataclass
-class GraspOutcome:
-    """What one execution did; `as_dict` is the ~/result payload."""
-
-    success: bool
-    cancelled: bool = False
-    step: str = ""
-    error: str | None = None
-    contact: str = "no_data"
-    held: bool | None = None
-    gripper_position: float | None = None
-    durations_s: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
-
-
 def cylinder_points(
     xyz_base_m: npt.ArrayLike, radius_m: float, height_m: float, table_z_m: float = 0.0
 ) -> Mat:
@@ -139,10 +131,6 @@ def cylinder_points(
     return np.column_stack(
         (x + radius_m * np.cos(a).ravel(), y + radius_m * np.sin(a).ravel(), h.ravel())
     )
-
-
-class GraspCancelledError(SpatialBotRosError):
-    """Raised inside the sequence when cancel() was called."""
 
 
 class GraspNodeLogic:
@@ -167,17 +155,27 @@ class GraspNodeLogic:
         self.kinematics = kinematics or URKinematics(config.ur_type)
         self.grasp_config = GraspConfig.from_mapping(config.grasp)
         self.safety = SafetyLimits.from_mapping(config.safety)
-        self.contact = ContactMonitor(contact_mm=ContactThresholds().contact_mm)
+        self.executor = GraspExecutor(
+            motion,
+            gripper,
+            kinematics=self.kinematics,
+            safety=self.safety,
+            grasp_config=self.grasp_config,
+            config=ExecutorConfig(
+                velocity_scaling=config.velocity_scaling,
+                acceleration_scaling=config.acceleration_scaling,
+                approach_velocity_scaling=config.approach_velocity_scaling,
+                grasp_effort_n=config.max_effort,
+            ),
+            on_status=self._on_executor_status,
+        )
         self.history: list[GraspStatus] = []
         self._lock = threading.Lock()
-        self._cancel = threading.Event()  # the user's cancel: ends the whole sequence
-        self._stop = threading.Event()  # stops the current motion (cancel or contact)
-        self._contact_stopped = False
+        self._cancel = threading.Event()
         self._frame: RGBDFrame | None = None
         self._T_base_camera: RigidTransform | None = None
-        self._phase = "idle"
         self._target_box: tuple[float, float, float, float] | None = None
-        self._opening_m = 0.0
+        self._last_contact_state: str | None = None
         self._busy = False
         self.last_plan: GraspPlan | None = None
 
@@ -195,38 +193,10 @@ class GraspNodeLogic:
 
     # -- live frames ------------------------------------------------------------------------
 
-    def on_frame(self, frame: RGBDFrame, T_base_camera: RigidTransform | None) -> str | None:
-        """A synchronised frame (and the camera pose); during the approach, a contact check.
-
-        Returns the monitor's state while approaching, else None.
-        """
+    def on_frame(self, frame: RGBDFrame, T_base_camera: RigidTransform | None) -> None:
+        """Keep the newest synchronised frame and its camera pose (planning, contact, lift)."""
         with self._lock:
             self._frame, self._T_base_camera = frame, T_base_camera
-            watching = self._phase == "approach" and self.config.watch_contact
-            box, opening = self._target_box, self._opening_m
-        if not watching or T_base_camera is None or box is None:
-            return None
-        try:
-            q = self.motion.current_joint_state()
-            T_camera_tool0 = T_base_camera.inverse() @ self.kinematics.fk(q)
-            reading = check_contact(
-                frame.depth_mm,
-                frame.intrinsics,
-                T_camera_tool0,
-                opening,
-                box,
-                gripper=self.grasp_config.gripper,
-            )
-        except (SpatialBotRosError, ValueError) as exc:
-            self._emit("warn", "contact", f"contact check skipped: {exc}")
-            return None
-        state = self.contact.update(reading)
-        if self.contact.in_contact and not self._contact_stopped:
-            self._contact_stopped = True
-            self._emit("info", "contact", f"contact on depth ({reading.detail}); stopping approach")
-            self._stop.set()  # backends poll it and cancel their goal
-            self.motion.cancel()
-        return state
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -338,7 +308,6 @@ class GraspNodeLogic:
     def cancel(self) -> GraspStatus:
         """Stop any motion now; the running execute() returns cancelled."""
         self._cancel.set()
-        self._stop.set()
         self.motion.cancel()
         self.gripper.cancel()
         return self._emit(
@@ -347,149 +316,117 @@ class GraspNodeLogic:
             "cancel requested" if self._busy else "cancel requested while idle (nothing to stop)",
         )
 
-    def execute(self, plan: GraspPlan | None = None) -> GraspOutcome:
-        """Run open -> pre-grasp -> approach -> close -> lift -> verify for `plan` (or the last)."""
+    def execute(self, plan: GraspPlan | None = None) -> GraspExecutionResult:
+        """Run the plan (or the last one) through the GraspExecutor: safety checks first, then
+        open -> pre-grasp -> approach stopped by depth contact -> close -> lift -> verify."""
         plan = plan or self.last_plan
         if plan is None:
             self._emit("error", "execute", "no grasp planned yet")
-            return GraspOutcome(False, step="execute", error="no grasp planned yet")
+            return GraspExecutionResult("refused", "no grasp planned yet")
         with self._lock:
             if self._busy:
                 self._emit("error", "execute", "a grasp is already executing")
-                return GraspOutcome(False, step="execute", error="a grasp is already executing")
+                return GraspExecutionResult("refused", "a grasp is already executing", plan)
             self._busy = True
+            box = self._target_box
         self._cancel.clear()
-        self._contact_stopped = False
-        self.contact.reset()
-        outcome = GraspOutcome(False)
-        try:
-            self._sequence(plan, outcome)
-            outcome.success = outcome.error is None and outcome.held is not False
-        except GraspCancelledError:
-            outcome.cancelled = True
-            outcome.error = f"cancelled during {outcome.step}"
-            self._emit("warn", outcome.step, outcome.error)
-        except Exception as exc:  # a backend failing mid-sequence must become a status
-            outcome.error = f"{outcome.step} failed: {exc}"
-            self._emit("error", outcome.step, outcome.error)
-        finally:
-            with self._lock:
-                self._phase = "idle"
-                self._busy = False
-        if outcome.success:
-            self._emit(
-                "info",
-                "done",
-                "grasp finished" + ("" if outcome.held is None else " and the object is held"),
+        self._last_contact_state = None
+        dry_run = self.motion.name == "dry_run"
+        gripper = self.gripper
+        simulated_stall = (
+            dry_run
+            and isinstance(gripper, DryRunGripper)
+            and gripper.name == "dry_run"
+            and gripper.stall_at_position is None
+        )
+        if simulated_stall and isinstance(gripper, DryRunGripper):
+            # Nothing is there to stop the fingers: let the simulated gripper stall at the
+            # object's width, as a real one would, so the dry run reports the whole sequence.
+            gripper.stall_at_position = self.grasp_config.gripper.opening_to_position(
+                plan.object.width_narrow_m
             )
-        elif not outcome.cancelled:
-            self._emit("error", "failed", outcome.error or "object not held")
-        return outcome
-
-    def _step(self, outcome: GraspOutcome, name: str, message: str) -> float:
-        if self._cancel.is_set():
-            raise GraspCancelledError(name)
-        outcome.step = name
-        with self._lock:
-            self._phase = name
-        self._emit("info", name, message)
-        return time.perf_counter()
-
-    def _move(
-        self, outcome: GraspOutcome, plan_fn: Callable[[], Any], what: str, *, guarded: bool = False
-    ) -> MotionResult:
-        motion_plan = plan_fn()
-        if not motion_plan.ok:
-            raise SpatialBotRosError(f"planning {what} failed: {motion_plan.error}")
-        if self._cancel.is_set():
-            raise GraspCancelledError(what)
-        self._stop.clear()
-        result = self.motion.execute(motion_plan, self._stop)
-        if self._cancel.is_set():
-            raise GraspCancelledError(what)
-        if not result.ok and not (guarded and self._contact_stopped):
-            raise SpatialBotRosError(f"{what} did not finish: {result.error or 'stopped'}")
+            self._emit("info", "dry_run", "dry run: the gripper stalls at the object's width")
+        contact = self._contact_source(plan, box) if self.config.watch_contact else None
+        # A dry run moves nothing, so depth cannot show the object rising: no lift check then.
+        observer = self._object_observer(plan) if self.config.verify_lift and not dry_run else None
+        try:
+            result = self.executor.execute(
+                plan, contact=contact, observe_object=observer, cancel=self._cancel
+            )
+        except Exception as exc:  # a backend failing outside the executor's own handling
+            result = GraspExecutionResult("failed", f"{type(exc).__name__}: {exc}", plan)
+        finally:
+            if simulated_stall and isinstance(gripper, DryRunGripper):
+                gripper.stall_at_position = None  # the next object has its own width
+            with self._lock:
+                self._busy = False
+        level: Level = (
+            "info" if result.ok else ("warn" if result.outcome == "cancelled" else "error")
+        )
+        self._emit(level, "result", f"{result.outcome}: {result.reason}")
         return result
 
-    def _sequence(self, plan: GraspPlan, outcome: GraspOutcome) -> None:
-        c, g = self.config, self.grasp_config.gripper
-        t = self._step(outcome, "opening", f"opening to {plan.opening_m * 1000:.0f} mm")
-        opened = self.gripper.command(plan.gripper_position, c.max_effort, self._cancel)
-        if opened.cancelled:
-            raise GraspCancelledError("opening")
-        outcome.durations_s["opening"] = time.perf_counter() - t
+    def _on_executor_status(self, status: ExecutionStatus) -> None:
+        if status.message == "contact check":
+            # Polled every 20 ms during the approach: report changes of state only.
+            if status.contact == self._last_contact_state:
+                return
+            self._last_contact_state = status.contact
+        text = status.message
+        if status.contact is not None:
+            gap = "" if status.gap_mm is None else f", gap {status.gap_mm:.0f} mm"
+            text += f" (contact {status.contact}{gap})"
+        failed = status.step == "done" and not status.message.startswith("grasped")
+        self._emit("error" if failed else "info", status.step, text)
+
+    def _latest(self) -> tuple[RGBDFrame | None, RigidTransform | None]:
         with self._lock:
-            self._opening_m = plan.opening_m
+            return self._frame, self._T_base_camera
 
-        t = self._step(outcome, "pre_grasp", "moving to the pre-grasp pose")
-        self._move(
-            outcome,
-            lambda: self.motion.plan_to_joints(
-                plan.q_pre, c.velocity_scaling, c.acceleration_scaling
-            ),
-            "pre_grasp",
-        )
-        outcome.durations_s["pre_grasp"] = time.perf_counter() - t
-
-        t = self._step(outcome, "approach", "approaching in a straight line, watching contact")
-        approach = self._move(
-            outcome,
-            lambda: self.motion.plan_to_pose(
-                plan.grasp,
-                c.approach_velocity_scaling,
-                c.acceleration_scaling,
-                cartesian=True,
-                q_hint=plan.q_grasp,
-            ),
-            "approach",
-            guarded=True,
-        )
-        outcome.contact = self.contact.state
-        if self._contact_stopped and not approach.ok:  # a guarded move stopped by contact
-            self._emit("info", "approach", "approach stopped at contact; closing here")
-        outcome.durations_s["approach"] = time.perf_counter() - t
-
-        t = self._step(outcome, "closing", "closing the gripper")
-        with self._lock:
-            self._phase = "closing"
-        closed = self.gripper.command(g.closed_position, c.max_effort, self._cancel)
-        if closed.cancelled:
-            raise GraspCancelledError("closing")
-        if closed.stalled and self.contact.last is not None:
-            self.contact.update(self.contact.last, stalled=True)  # the second contact signal
-        outcome.gripper_position = float(closed.position)
-        outcome.durations_s["closing"] = time.perf_counter() - t
-
-        t = self._step(outcome, "lift", "lifting")
-        self._move(
-            outcome,
-            lambda: self.motion.plan_to_pose(
-                plan.lift,
-                c.velocity_scaling,
-                c.acceleration_scaling,
-                cartesian=True,
-                q_hint=plan.q_lift,
-            ),
-            "lift",
-        )
-        outcome.durations_s["lift"] = time.perf_counter() - t
-
-        self._step(outcome, "verify", "checking that the object rose with the gripper")
-        outcome.held = self._verify(closed.stalled, float(closed.position))
-
-    def _verify(self, stalled: bool, position: float) -> bool | None:
-        """Held when the fingers stopped short of closed (stalled on the object); None: unknown."""
-        if not self.config.verify_lift:
+    def _contact_source(
+        self, plan: GraspPlan, box: tuple[float, float, float, float] | None
+    ) -> ContactSource | None:
+        """Contact from the latest frame, its camera pose (TF) and the arm's FK; needs a box."""
+        if box is None:
             return None
-        if self.gripper.name == "dry_run" and self.motion.name == "dry_run":
-            self._emit("info", "verify", "dry run: nothing was lifted, verification skipped")
-            return None
-        closed = self.grasp_config.gripper.closed_position
-        held = stalled or position < closed - 0.05
-        self._emit(
-            "info" if held else "error",
-            "verify",
-            f"gripper at {position:.3f} of {closed:.3f} (stalled={stalled}): "
-            + ("object held" if held else "fingers closed on nothing"),
-        )
-        return held
+        gripper = self.grasp_config.gripper
+
+        def read() -> ContactReading:
+            frame, T_base_camera = self._latest()
+            if frame is None or T_base_camera is None:
+                return ContactReading("no_data", None, detail="no depth frame with a camera pose")
+            T_camera_tool0 = T_base_camera.inverse() @ self.kinematics.fk(
+                self.motion.current_joint_state()
+            )
+            return check_contact(
+                frame.depth_mm,
+                frame.intrinsics,
+                T_camera_tool0,
+                plan.opening_m,
+                box,
+                gripper=gripper,
+            )
+
+        return read
+
+    def _object_observer(self, plan: GraspPlan) -> Callable[[], Mat | None]:
+        """The object's live depth points (robot removed), for the executor's lift check."""
+        center_xy = (float(plan.object.center_m[0]), float(plan.object.center_m[1]))
+
+        def observe() -> Mat | None:
+            frame, T_base_camera = self._latest()
+            if frame is None or T_base_camera is None:
+                return None
+            # The TF camera pose at the frame's stamp already includes any arm motion, so the
+            # frame is observed as from a fixed camera.
+            hand_eye = HandEye("eye_to_hand", T_base_camera, None)
+            return depth_object_observer(
+                lambda: (frame.depth_mm, frame.intrinsics),
+                self.motion.current_joint_state,
+                self.kinematics,
+                hand_eye,
+                center_xy,
+                gripper=self.grasp_config.gripper,
+            )()
+
+        return observe

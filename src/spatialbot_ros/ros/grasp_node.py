@@ -32,6 +32,7 @@ from spatialbot_ros.core.grasp import GraspPlan
 from spatialbot_ros.pipeline import ros_messages as rm
 from spatialbot_ros.pipeline.grasp_node_logic import GraspNodeConfig, GraspNodeLogic, GraspStatus
 from spatialbot_ros.pipeline.motion import make_gripper_backend, make_motion_backend
+from spatialbot_ros.pipeline.results import dumps_result
 from spatialbot_ros.ros.conversions import (
     declare_parameters,
     log_at,
@@ -272,7 +273,7 @@ class GraspNode(Node):  # type: ignore[misc]
             plan = self.logic.plan_from_position(payload)
         if plan is None:
             return
-        publish_if_ok(self.pub_plan, String(data=json.dumps(plan.as_dict())))
+        publish_if_ok(self.pub_plan, String(data=dumps_result(plan.as_dict())))
         if isinstance(plan, GraspPlan):
             xyz, q = plan.grasp.to_xyz_quat()
             stamp = self.get_clock().now().nanoseconds
@@ -285,7 +286,7 @@ class GraspNode(Node):  # type: ignore[misc]
 
     def _execute(self, plan: GraspPlan | None) -> None:
         outcome = self.logic.execute(plan)
-        publish_if_ok(self.pub_result, String(data=json.dumps(outcome.as_dict())))
+        publish_if_ok(self.pub_result, String(data=dumps_result(outcome.as_dict())))
 
     def close(self) -> None:
         """Stop motion and the worker."""
