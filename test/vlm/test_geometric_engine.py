@@ -20,7 +20,12 @@ from spatialbot_ros.sim.synthetic import (
 )
 from spatialbot_ros.vlm.base import GroundingEngine, available_engines, make_engine
 from spatialbot_ros.vlm.geometric_engine import GeometricEngine, GeometricEngineConfig
-from spatialbot_ros.vlm.scene_segmentation import color_name, fit_plane_ransac, segment_tabletop
+from spatialbot_ros.vlm.scene_segmentation import (
+    color_name,
+    fit_plane_ransac,
+    segment_tabletop,
+    shape_class,
+)
 
 
 @pytest.fixture(scope="module")
@@ -153,16 +158,200 @@ def test_category_rule_notes(engine: GeometricEngine) -> None:
     cups = make_scene(6, n_objects=3, camera="front")
     res = engine.run(cups.frame, "grasp the middle teacup")
     assert res.status == "ok"
-    assert any("assumed all 3 segmented objects are 'teacup'" in n for n in res.notes)
+    assert any("shape filter: 'teacup' taken as cup-shaped" in n for n in res.notes)
+    assert any("kept 3 of 3 segments" in n for n in res.notes)
     mixed = make_scene(13, n_objects=4, camera="front", shapes=("cylinder", "box"))
     assert {o.shape for o in mixed.objects} == {"cylinder", "box"}
-    res = engine.run(mixed.frame, "grasp the leftmost cup")
+    # A category whose shape depth cannot measure: all objects, a note and a caveat.
+    res = engine.run(mixed.frame, "grasp the leftmost bowl")
     assert res.status == "ok"
     assert any("different shapes" in n for n in res.notes)
     assert "cannot recognise categories" in res.answer
-    # A neutral word needs no note.
+    want = min(mixed.objects, key=lambda o: o.center_px[0])
+    assert _target_index(mixed, res) == want.index
+    # A neutral word needs no note and no filter.
     res = engine.run(mixed.frame, "grasp the leftmost object")
+    assert not any("different shapes" in n or "shape filter" in n for n in res.notes)
+    assert _target_index(mixed, res) == want.index
+
+
+# -- shape classes and the category filter ------------------------------------------------------
+
+
+def _add_sphere(
+    scene: SyntheticScene,
+    center_xy_m: tuple[float, float],
+    radius_m: float,
+    rgb: tuple[int, int, int],
+    *,
+    seed: int = 0,
+    noise_mm: float = 2.0,
+) -> tuple[RGBDFrame, np.ndarray]:
+    """The scene's frame with a sphere resting on the table ray-cast in, and its visible mask.
+
+    The synthetic renderer draws cylinders and boxes only; this adds a ball the same way
+    (planar depth, depth-proportional noise, Lambert shading) without touching other objects.
+    """
+    frame = scene.frame
+    intr = frame.intrinsics
+    T = scene.T_world_camera
+    u = (np.arange(intr.width) - intr.cx) / intr.fx
+    v = (np.arange(intr.height) - intr.cy) / intr.fy
+    uu, vv = np.meshgrid(u, v)
+    d = np.stack((uu, vv, np.ones_like(uu)), axis=-1) @ T.rotation.T  # t along d = camera z
+    oc = T.translation_m - np.array([center_xy_m[0], center_xy_m[1], radius_m])
+    a = (d * d).sum(axis=-1)
+    b = 2.0 * (d @ oc)
+    disc = b * b - 4.0 * a * (float(oc @ oc) - radius_m**2)
+    with np.errstate(invalid="ignore"):
+        t = (-b - np.sqrt(disc)) / (2.0 * a)
+    hit = (disc >= 0) & (t > 0)
+    visible = hit & (t < scene.depth_clean_m)
+    assert visible.sum() == hit.sum() > 200, "the sphere must be fully visible"
+    for obj in scene.objects:
+        assert not (visible & obj.mask).any(), "the sphere must not hide another object"
+    rng = np.random.default_rng(seed)
+    depth_mm = frame.depth_mm.copy()
+    z = t[visible] * (1.0 + rng.standard_normal(int(visible.sum())) * noise_mm * 1e-3)
+    depth_mm[visible] = np.rint(z * 1000.0).astype(np.uint16)
+    normal = (T.translation_m[None, :] + t[visible][:, None] * d[visible]) - np.array(
+        [center_xy_m[0], center_xy_m[1], radius_m]
+    )
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    light = np.array([0.3, -0.5, 1.0]) / np.linalg.norm([0.3, -0.5, 1.0])
+    shade = 0.6 + 0.4 * np.clip(normal @ light, 0.0, 1.0)
+    rgb_img = frame.rgb.copy()
+    rgb_img[visible] = np.clip(np.array(rgb)[None, :] * shade[:, None], 0, 255).astype(np.uint8)
+    return RGBDFrame(rgb_img, depth_mm, intr), visible
+
+
+def _free_spot(scene: SyntheticScene, radius_m: float, x_m: float) -> tuple[float, float]:
+    """A table point at world x = x_m, at least 3 cm clear of every object (nearest y to 0.05)."""
+    for y in sorted(np.arange(-0.12, 0.2, 0.005), key=lambda y: abs(y - 0.05)):
+        if all(
+            np.hypot(x_m - o.center_xy_m[0], y - o.center_xy_m[1]) > o.radius_m + radius_m + 0.03
+            for o in scene.objects
+        ):
+            return (x_m, float(y))
+    raise AssertionError(f"no free spot at x = {x_m}")
+
+
+@functools.cache
+def _mixed_with_ball() -> tuple[SyntheticScene, RGBDFrame, np.ndarray]:
+    """Seed 5 from the front: cylinder, box, box, cylinder, cylinder left to right, plus a ball
+    between the second and third cylinder (so it is the middle of the round things)."""
+    scene = make_scene(
+        5, n_objects=5, camera="front", shapes=("cylinder", "box"), noise_mm=2.0,
+        hole_fraction=0.03,
+    )  # fmt: skip
+    frame, ball_mask = _add_sphere(scene, _free_spot(scene, 0.03, 0.08), 0.03, (240, 120, 180))
+    return scene, frame, ball_mask
+
+
+def test_shape_classes_on_generated_scenes() -> None:
+    """Cylinders -> 'cylinder', boxes -> 'box' over poses, noise and holes; a ball -> 'ball'."""
+    cams = sorted(CAMERA_POSES)
+    confusion: collections.Counter[tuple[str, str]] = collections.Counter()
+    for i in range(10):
+        scene = make_scene(
+            700 + i, n_objects=4, camera=cams[i % len(cams)], noise_mm=2.0,
+            hole_fraction=0.05, shapes=("cylinder", "box"), intrinsics=None,
+        )  # fmt: skip
+        for obj in segment_tabletop(scene.frame).objects:
+            k = match_object(scene, mask=obj.mask)
+            if k is not None and scene.objects[k].visible_fraction > 0.6:
+                confusion[(scene.objects[k].shape, obj.shape_class)] += 1
+    right = confusion[("cylinder", "cylinder")] + confusion[("box", "box")]
+    assert sum(confusion.values()) >= 30
+    assert right / sum(confusion.values()) >= 0.95, confusion
+    scene, frame, ball_mask = _mixed_with_ball()
+    seg = segment_tabletop(frame)
+    classes = {}
+    for obj in seg.objects:
+        if (obj.mask & ball_mask).sum() > 0.5 * ball_mask.sum():
+            classes["ball"] = obj.shape_class
+            assert obj.top_plateau < 0.88
+        else:
+            k = match_object(scene, mask=obj.mask)
+            assert k is not None
+            classes[f"{scene.objects[k].shape}_{k}"] = obj.shape_class
+            assert obj.top_plateau > 0.9
+    assert classes["ball"] == "ball"
+    for name, cls in classes.items():
+        assert name.split("_")[0] == cls, classes
+
+
+@pytest.mark.parametrize(
+    ("footprint", "plateau", "aspect", "expected"),
+    [("round", 1.0, 1.6, "cylinder"), ("angular", 1.0, 0.8, "box"), ("round", 0.65, 1.1, "ball"),
+     ("angular", 0.7, 1.2, "ball"), ("round", 1.0, 0.2, "other"), ("round", 0.6, 0.3, "other"),
+     ("round", float("nan"), 1.0, "other")],
+)  # fmt: skip
+def test_shape_class_rule(footprint: str, plateau: float, aspect: float, expected: str) -> None:
+    assert shape_class(footprint, plateau, aspect) == expected
+
+
+def test_category_filter_restricts_candidates(engine: GeometricEngine) -> None:
+    scene, frame, ball_mask = _mixed_with_ball()
+    by_x = sorted(scene.objects, key=lambda o: o.center_px[0])
+    assert [o.shape for o in by_x] == ["cylinder", "box", "box", "cylinder", "cylinder"]
+    cups = [o for o in by_x if o.shape == "cylinder"]
+    boxes = [o for o in by_x if o.shape == "box"]
+
+    def target(task: str) -> int | str | None:
+        res = engine.run(frame, task)
+        assert res.status == "ok", (task, res.error)
+        assert res.target is not None
+        assert res.target.mask is not None
+        if (res.target.mask & ball_mask).sum() > 0.5 * ball_mask.sum():
+            return "ball"
+        return match_object(scene, mask=res.target.mask)
+
+    # Among all six objects the middle one and the second from the left are a box or the ball.
+    assert target("grasp the middle cup") == cups[1].index
+    assert target("grasp the second cup from the left") == cups[1].index
+    assert target("grasp the second teacup from the right") == cups[1].index
+    assert target("grasp the leftmost mug") == cups[0].index
+    assert target("pick up the rightmost box") == boxes[1].index
+    assert target("pick up the second block from the left") == boxes[1].index
+    assert target("grasp the ball") == "ball"
+    assert target("grasp the sphere") == "ball"
+    assert target("grasp the second object from the left") == by_x[1].index
+    res = engine.run(frame, "grasp the middle cup")
+    assert any("shape filter: 'cup' taken as cup-shaped" in n and "kept 3 of 6" in n
+               for n in res.notes), res.notes  # fmt: skip
     assert not any("different shapes" in n for n in res.notes)
+    assert engine.run(frame, "how many cups are there?").answer == "3"
+    assert engine.run(frame, "how many boxes are there?").answer == "2"
+    assert engine.run(frame, "how many balls are there?").answer == "1"
+    assert engine.run(frame, "how many objects are there?").answer == "6"
+    assert engine.run(frame, "is there a ball?").answer.startswith("Yes")
+    # The anchor is filtered by its own category; left of it, the other box is nearer.
+    assert target(f"grasp the cup left of the {boxes[1].color_name} box") == cups[0].index
+    assert target(f"grasp the object left of the {boxes[1].color_name} box") == boxes[0].index
+    # An unmappable category keeps the old rule: all candidates, a note and a caveat.
+    res = engine.run(frame, "grasp the leftmost banana")
+    assert res.status == "ok"
+    assert "cannot recognise categories" in res.answer
+    assert not any("shape filter" in n for n in res.notes)
+
+
+def test_category_with_no_matching_shape(engine: GeometricEngine, scene3: SyntheticScene) -> None:
+    res = engine.run(scene3.frame, "grasp the ball")
+    assert res.status == "error"
+    assert res.target is None
+    assert "no ball-shaped" in (res.error or "")
+    assert "cylinder" in (res.error or "")  # names the shapes it saw
+    assert "'object'" in (res.error or "")  # and how to choose among all
+    res = engine.run(scene3.frame, "how many boxes are there?")
+    assert res.answer == "0"
+    assert any("no box-shaped" in n for n in res.notes)
+    res = engine.run(scene3.frame, "is there a ball?")
+    assert res.status == "ok"
+    assert res.answer.startswith("No")
+    res = engine.run(scene3.frame, "grasp the cup left of the box")
+    assert res.status == "error"
+    assert "reference object 'box'" in (res.error or "")
 
 
 def test_questions(engine: GeometricEngine, scene3: SyntheticScene) -> None:

@@ -5,19 +5,27 @@ No model, no weights: objects are segmented from depth (`scene_segmentation`), d
 resolved from the camera's viewpoint by `core.relations`.  It is the default engine when no
 model is configured, and the reference the SpatialBot engine is compared with.
 
-Categories.  This engine cannot recognise object categories.  The rule:
+Categories.  This engine cannot recognise object categories, but it can measure shape from
+depth (`scene_segmentation`: footprint round/angular, flat or domed top, height vs width) and
+some category words name a shape (`CATEGORY_SHAPES`):
 
-- category words that mean "a tabletop object" (cup, teacup, mug, glass, object, thing, item,
-  one) or no category: every segmented object is a candidate; for cup/teacup/mug/glass a note
-  says all N objects were assumed to be that category;
-- any other category word (bowl, bottle, box, ...): every object is still a candidate and a
-  note says the category could not be checked;
-- when the scene holds objects of clearly different shapes (round vs angular side walls, or
-  height/width ratios more than `shape_aspect_ratio` (4.5) times apart: a plate next to a
-  bottle, not a squat cup next to a tall one) and the task names a category
-  other than object/thing/item/one, the category might be what tells the objects apart: the
+- cup, teacup, mug, glass, can, bottle, jar, tin, cylinder -> "cylinder" (upright, round
+  footprint, flat top); box, block, cube, brick, carton -> "box" (angular footprint, flat
+  top); ball, sphere -> "ball" (domed top, about as tall as wide).  Only segments of that
+  shape class are candidates, before colours, relations and ordinals apply ("the middle cup"
+  is the middle of the cup-shaped segments).  A note says which filter was applied and what it
+  kept.  This is a necessary condition, not recognition: a can and a cup look alike.
+- no segment of that class: references ("grasp the ball") come back as an error naming the
+  shapes seen, rather than a guess among objects that measurably are not that shape (a grasp
+  of the wrong kind of object is worse than none; "the object ..." chooses among all);
+  counting answers 0 and existence answers no, with the same note;
+- object, thing, item, one, or no category: every segmented object is a candidate;
+- any other category word (bowl, banana, plate, ...): every object is still a candidate and a
+  note says the category could not be checked; when the scene holds objects of clearly
+  different shapes (shape classes or footprints differ, or height/width ratios more than
+  `shape_aspect_ratio` (4.5) times apart), the category might be what tells them apart: the
   engine says so in the notes *and* in the answer, and picks among all objects by the other
-  words of the task.  It never filters by a category it cannot see.
+  words of the task.  It never filters by a category whose shape it cannot measure.
 
 3D point.  `xyz_camera_m` is the centroid of the object's visible surface points in the camera
 optical frame (not the volumetric centre, which lies about one radius further away).
@@ -47,14 +55,27 @@ from spatialbot_ros.vlm.scene_segmentation import (
     segment_tabletop,
 )
 from spatialbot_ros.vlm.task_parser import (
-    GENERIC_CATEGORIES,
     ObjectRef,
     ParsedTask,
     TaskParseError,
     parse_task,
 )
 
-__all__ = ["GeometricEngine", "GeometricEngineConfig", "make_geometric_engine"]
+__all__ = ["CATEGORY_SHAPES", "GeometricEngine", "GeometricEngineConfig", "make_geometric_engine"]
+
+# Category words whose shape class depth can measure (see the module docstring).
+CATEGORY_SHAPES: dict[str, str] = {
+    **dict.fromkeys(
+        ("cup", "teacup", "mug", "glass", "can", "bottle", "jar", "tin", "cylinder"), "cylinder"
+    ),
+    **dict.fromkeys(("box", "block", "cube", "brick", "carton"), "box"),
+    **dict.fromkeys(("ball", "sphere"), "ball"),
+}
+_SHAPE_TEXT = {
+    "cylinder": "cup-shaped (upright, round footprint, flat top)",
+    "box": "box-shaped (angular footprint, flat top)",
+    "ball": "ball-shaped (domed top, about as tall as wide)",
+}
 
 _NEUTRAL_CATEGORIES = frozenset({"object", "thing", "item", "one"})
 _GRIPPER_WORDS = frozenset({"gripper", "robot", "hand", "arm", "end effector", "effector"})
@@ -177,28 +198,51 @@ class GeometricEngine:
         objs = scene.objects
         if cat is None or cat in _NEUTRAL_CATEGORIES or not objs:
             return [], False
-        shapes = {o.shape for o in objs}
+        shapes = {(o.shape, o.shape_class) for o in objs}
         aspects = [o.aspect for o in objs if math.isfinite(o.aspect) and o.aspect > 0]
         spread = max(aspects) / min(aspects) if aspects else 1.0
         mixed = len(shapes) > 1 or spread > self.config.shape_aspect_ratio
         if mixed:
-            desc = ", ".join(f"{o.index}: {o.shape} {o.color}" for o in objs)
+            desc = _describe(objs)
             return [
                 f"the scene holds objects of different shapes ({desc}); this engine cannot "
                 f"recognise which are '{cat}', so it chose among all {len(objs)} objects by "
                 "the other words of the task"
             ], True
-        if cat in GENERIC_CATEGORIES:
-            return [
-                f"assumed all {len(objs)} segmented objects are '{cat}' (no recognition)"
-            ], False
         return [
             f"cannot recognise '{cat}'; every segmented object (all alike in shape) was "
             "treated as a candidate"
         ], False
 
+    def _shape_filter(
+        self, scene: SegmentedScene, ref: ObjectRef, result: EngineResult
+    ) -> tuple[list[SegmentedObject], str | None]:
+        """Segments whose shape class fits ref's category (all when it names none) + class."""
+        cat = ref.category
+        cls = CATEGORY_SHAPES.get(cat) if cat is not None else None
+        objs = scene.objects
+        if cls is None:
+            notes, _ = self._category_notes(scene, ref)
+            result.notes.extend(n for n in notes if n not in result.notes)
+            return list(objs), None
+        kept = [o for o in objs if o.shape_class == cls]
+        if kept:
+            note = (
+                f"shape filter: '{cat}' taken as {_SHAPE_TEXT[cls]}; kept {len(kept)} of "
+                f"{len(objs)} segments (objects {', '.join(str(o.index) for o in kept)}); "
+                "shape only, the category itself is not recognised"
+            )
+        else:
+            note = (
+                f"shape filter: no {_SHAPE_TEXT[cls]} object found for '{cat}' among "
+                f"{len(objs)} segments ({_describe(objs)})"
+            )
+        if note not in result.notes:
+            result.notes.append(note)
+        return kept, cls
+
     @staticmethod
-    def _candidates(scene: SegmentedScene) -> list[Candidate]:
+    def _candidates(objects: list[SegmentedObject]) -> list[Candidate]:
         return [
             Candidate(
                 index=o.index,
@@ -210,7 +254,7 @@ class GeometricEngine:
                 color=o.color,
                 xyz_camera_m=o.xyz_camera_m,
             )
-            for o in scene.objects
+            for o in objects
         ]
 
     def _resolve(
@@ -219,18 +263,31 @@ class GeometricEngine:
         """The object `ref` means; notes go into result; RelationError -> _TaskError."""
         if not scene.objects:
             raise _TaskError("found no objects standing on the support plane")
-        notes, _ = self._category_notes(scene, ref)
-        result.notes.extend(n for n in notes if n not in result.notes)
-        cands = self._candidates(scene)
+        objs, cls = self._shape_filter(scene, ref, result)
+        if not objs:
+            raise _TaskError(
+                f"no {_SHAPE_TEXT[str(cls)]} object for '{ref.phrase}' among the "
+                f"{len(scene.objects)} segmented objects ({_describe(scene.objects)}); "
+                "say 'object' to choose among all of them"
+            )
+        cands = self._candidates(objs)
         anchor = None
         if ref.anchor is not None and ref.anchor_relation is not None:
+            anchor_objs, anchor_cls = self._shape_filter(scene, ref.anchor, result)
+            if not anchor_objs:
+                raise _TaskError(
+                    f"cannot find the reference object '{ref.anchor.phrase}': no "
+                    f"{_SHAPE_TEXT[str(anchor_cls)]} object among the {len(scene.objects)} "
+                    f"segmented objects ({_describe(scene.objects)})"
+                )
+            anchor_cands = self._candidates(anchor_objs)
             try:
-                anchor_sel = self._select(cands, ref.anchor, None, None)
+                anchor_sel = self._select(anchor_cands, ref.anchor, None, None)
             except RelationError as exc:
                 raise _TaskError(
                     f"cannot find the reference object '{ref.anchor.phrase}': {exc}"
                 ) from exc
-            anchor = cands[anchor_sel.index]
+            anchor = next(c for c in anchor_cands if c.index == anchor_sel.index)
             result.notes.extend(anchor_sel.notes)
         try:
             sel = self._select(cands, ref, anchor, ref.anchor_relation if anchor else None)
@@ -239,7 +296,7 @@ class GeometricEngine:
         result.notes.extend(sel.notes)
         if ref.unknown_words:
             result.notes.append(f"ignored words this engine cannot use: {list(ref.unknown_words)}")
-        return scene.objects[sel.index]
+        return next(o for o in objs if o.index == sel.index)
 
     @staticmethod
     def _select(
@@ -431,9 +488,7 @@ class GeometricEngine:
     def _matching(
         self, scene: SegmentedScene, ref: ObjectRef, result: EngineResult
     ) -> list[SegmentedObject]:
-        notes, _ = self._category_notes(scene, ref)
-        result.notes.extend(n for n in notes if n not in result.notes)
-        objs = scene.objects
+        objs, _ = self._shape_filter(scene, ref, result)
         if ref.colors:
             objs = [o for o in objs if o.color in ref.colors]
         return objs
@@ -441,7 +496,7 @@ class GeometricEngine:
     def _existence(self, scene: SegmentedScene, parsed: ParsedTask, result: EngineResult) -> None:
         ref = parsed.refs[0]
         cat = ref.category
-        if cat is not None and cat not in GENERIC_CATEGORIES and cat not in _NEUTRAL_CATEGORIES:
+        if cat is not None and cat not in CATEGORY_SHAPES and cat not in _NEUTRAL_CATEGORIES:
             result.notes.append(f"cannot recognise '{cat}': no category recognition")
             result.answer = (
                 f"I cannot tell whether there is a {ref.phrase}: this engine sees "
@@ -449,7 +504,7 @@ class GeometricEngine:
             )
             return
         matches = self._matching(scene, ref, result)
-        if ref.relations or ref.ordinal is not None:
+        if matches and (ref.relations or ref.ordinal is not None):
             try:
                 self._resolve(scene, ref, result)
             except _TaskError:
@@ -559,6 +614,11 @@ _RELATION_TEXT = {
     "behind": "behind",
     "in_front_of": "in front of",
 }
+
+
+def _describe(objects: list[SegmentedObject]) -> str:
+    """'0: cylinder red, 1: box blue' for notes and errors."""
+    return ", ".join(f"{o.index}: {o.shape_class} {o.color}" for o in objects)
 
 
 def _relations_between(a: SegmentedObject, b: SegmentedObject) -> list[str]:

@@ -22,7 +22,22 @@ Pipeline (vectorised numpy; OpenCV for connected components and small dilations)
    of the side wall seen from above), a size proxy (footprint area x top height: an ellipse in
    the extents for round objects, a minimum-area rectangle for angular ones; it orders
    synthetic cup/box pairs by volume 138/139 times, against 134/139 for width x depth x
-   height), the robust mean colour and its name.
+   height), the top profile (see below), a shape class, the robust mean colour and its name.
+
+Shape classes (`shape_class`), from what depth shows and nothing else:
+
+- top profile (`top_plateau`): how far across the view, from the object's middle, the points
+  within `plateau_depth_fraction` (12 %) of the object's width below its top reach, over the
+  half width (the farther side, so a depth hole over one side does not matter).  A flat top
+  (cup cap, box lid) spans the whole width: ~1.0.  A dome does not: on a sphere of radius R
+  the points within 0.24 R of the top lie within 0.69 R of its axis, ~0.69 (measured on 40
+  MuJoCo scenes with sensor noise: spheres 0.60-0.80, cups 0.96-1.13, boxes 0.99-1.01);
+- "ball": domed top (top_plateau < `dome_plateau_max`, 0.88) and height comparable to width
+  (aspect 0.6-1.8);
+- "cylinder": flat top, round footprint (side wall on a circle), height at least
+  `min_cylinder_aspect` (0.5) of the width: cups, mugs, glasses, cans, bottles, jars;
+- "box": flat top, angular footprint;
+- "other": anything else (a flat disc, a low dome, too few points to tell).
 """
 
 from __future__ import annotations
@@ -41,6 +56,7 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.intrinsics import CameraIntrinsics
 
 __all__ = [
+    "SHAPE_CLASSES",
     "NoPlaneError",
     "Plane",
     "SegmentationConfig",
@@ -49,7 +65,11 @@ __all__ = [
     "color_name",
     "fit_plane_ransac",
     "segment_tabletop",
+    "shape_class",
 ]
+
+# What `SegmentedObject.shape_class` can be (see the module docstring).
+SHAPE_CLASSES: tuple[str, ...] = ("cylinder", "box", "ball", "other")
 
 
 class NoPlaneError(SpatialBotRosError):
@@ -77,6 +97,9 @@ class SegmentationConfig:
     max_merge_width_px: float = 0.25  # merged occluded pieces: at most this share of the width
     seed: int = 0
     max_range_m: float = 5.0
+    plateau_depth_fraction: float = 0.12  # "near the top": within this share of the width
+    dome_plateau_max: float = 0.88  # top_plateau below this = domed top
+    min_cylinder_aspect: float = 0.5  # flatter round objects are discs, not cups
 
 
 @dataclass(frozen=True)
@@ -105,7 +128,9 @@ class SegmentedObject:
     depth_extent_m: float  # visible extent along the plane, away from the camera
     top_height_m: float  # highest point above the plane (98th percentile)
     bottom_height_m: float  # lowest visible point above the plane (2nd percentile)
-    shape: str  # "round" (side points on a circle) or "angular"
+    shape: str  # footprint: "round" (side points on a circle) or "angular"
+    top_plateau: float  # extent across the view of the near-top points / width (1 = flat top)
+    shape_class: str  # one of SHAPE_CLASSES, from footprint, top profile and aspect
     size_m3: float  # footprint area (see _footprint_m2) * top height: a volume proxy
     rgb_mean: tuple[int, int, int]
     color: str
@@ -392,6 +417,8 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
         width = float(hi1 - lo1)
         side = (hs > 0.2 * top) & (hs < 0.8 * top)
         shape = _shape_label(a1[side], a2[side], width)
+        plateau = _top_plateau(a1, hs, top, width, cfg.plateau_depth_fraction)
+        aspect = top / width if width > 0 else math.inf
         mv, mu = np.nonzero(sub_mask)
         pix = rgb[y1:y2, x1:x2][mv[::step], mu[::step]].astype(np.float32)
         bright = pix.max(axis=1)
@@ -414,6 +441,8 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
                 top_height_m=top,
                 bottom_height_m=bottom,
                 shape=shape,
+                top_plateau=plateau,
+                shape_class=shape_class(shape, plateau, aspect, cfg),
                 size_m3=_footprint_m2(a1, a2, (lo1, hi1, lo2, hi2), shape) * top,
                 rgb_mean=rgb_mean,
                 color=color_name(rgb_mean),
@@ -452,6 +481,44 @@ def _footprint_m2(
     pts = np.column_stack((a1[keep], a2[keep])).astype(np.float32)
     (_, _), (rw, rh), _ = cv2.minAreaRect(pts)
     return float(max(rw * rh, 0.5 * width * width))
+
+
+def _top_plateau(
+    a1: npt.NDArray[np.float64],
+    h: npt.NDArray[np.float64],
+    top_m: float,
+    width_m: float,
+    depth_fraction: float,
+) -> float:
+    """Reach of the points near the top across the view, over the half width; NaN if unknown.
+
+    a1: in-plane coordinate across the view (m), h: height above the plane (m), per point.
+    The near-top points' farther reach from the object's middle (on either side) is used, so
+    a depth hole or an occluder over one side of a flat top does not make it look domed.
+    """
+    if width_m <= 0 or a1.size < 10:
+        return math.nan
+    near_top = a1[h >= top_m - depth_fraction * width_m]
+    if near_top.size < 5:
+        return math.nan
+    lo_all, hi_all = np.percentile(a1, (2.0, 98.0))
+    mid = 0.5 * float(lo_all + hi_all)
+    lo, hi = np.percentile(near_top, (2.0, 98.0))
+    return max(float(hi) - mid, mid - float(lo)) / (0.5 * width_m)
+
+
+def shape_class(
+    footprint: str, top_plateau: float, aspect: float, config: SegmentationConfig | None = None
+) -> str:
+    """'cylinder', 'box', 'ball' or 'other' from footprint, top profile and height/width."""
+    cfg = config or SegmentationConfig()
+    if not math.isfinite(top_plateau) or not math.isfinite(aspect):
+        return "other"
+    if top_plateau < cfg.dome_plateau_max:
+        return "ball" if 0.6 <= aspect <= 1.8 else "other"
+    if footprint == "round":
+        return "cylinder" if aspect >= cfg.min_cylinder_aspect else "other"
+    return "box"
 
 
 def _shape_label(a1: npt.NDArray[np.float64], a2: npt.NDArray[np.float64], width_m: float) -> str:
