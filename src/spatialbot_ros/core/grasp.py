@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from spatialbot_ros.core.camera_model import deproject_pixels
+from spatialbot_ros.core.config import dataclass_from_mapping
 from spatialbot_ros.core.depth_api import clip_box_px, valid_depth_mask
 from spatialbot_ros.core.errors import SpatialBotRosError, TransformError
 from spatialbot_ros.core.intrinsics import CameraIntrinsics
@@ -227,14 +228,10 @@ class GraspConfig:
         cfg = dict(config)
         gripper_keys = {f.name for f in fields(GripperGeometry)}
         gripper_cfg = {k: cfg.pop(k) for k in list(cfg) if k in gripper_keys}
-        known = {f.name for f in fields(cls)} - {"gripper"}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise GraspError(f"unknown grasp keys {unknown}, expected some of {sorted(known)}")
-        for k, v in list(cfg.items()):
-            if isinstance(v, list):
-                cfg[k] = tuple(v)
-        return cls(gripper=GripperGeometry(**gripper_cfg), **cfg)
+        if "gripper" in cfg:
+            raise GraspError("unknown grasp keys ['gripper']; give its fields at the top level")
+        gripper = dataclass_from_mapping(GripperGeometry, gripper_cfg, "gripper", GraspError)
+        return dataclass_from_mapping(cls, {**cfg, "gripper": gripper}, "grasp", GraspError)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from spatialbot_ros.core.config import dataclass_from_mapping
 from spatialbot_ros.core.errors import SpatialBotRosError
 from spatialbot_ros.core.kinematics import (
     BASE_FRAME,
@@ -99,14 +100,7 @@ class SafetyLimits:
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> SafetyLimits:
         """Build from a YAML-style mapping; unknown keys are an error, lists become tuples."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise SafetyError(f"unknown safety keys {unknown}, expected some of {sorted(known)}")
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list | tuple) else v for k, v in config.items()
-        }
-        return cls(**values)
+        return dataclass_from_mapping(cls, config, "safety", SafetyError)
 
 
 @dataclass(frozen=True)

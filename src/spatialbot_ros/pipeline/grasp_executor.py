@@ -17,13 +17,14 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from spatialbot_ros.core.camera_model import deproject_pixels, project_points
+from spatialbot_ros.core.config import dataclass_from_mapping
 from spatialbot_ros.core.contact import (
     ContactMonitor,
     ContactReading,
@@ -96,11 +97,7 @@ class ExecutorConfig:
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> ExecutorConfig:
         """From YAML; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ValueError(f"unknown executor keys {unknown}, expected some of {sorted(known)}")
-        return cls(**dict(config))
+        return dataclass_from_mapping(cls, config, "executor")
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from spatialbot_ros.core.config import dataclass_from_mapping
 from spatialbot_ros.core.contact import ContactReading, check_contact
 from spatialbot_ros.core.errors import SpatialBotRosError
 from spatialbot_ros.core.frame import RGBDFrame
@@ -94,11 +95,7 @@ class GraspNodeConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> GraspNodeConfig:
         """From a parameter mapping; unknown keys raise (they are typos)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown grasp node parameter(s) {unknown}; known: {sorted(known)}")
-        return cls(**dict(values))
+        return dataclass_from_mapping(cls, values, "grasp node parameter")
 
 
 @dataclass(frozen=True)

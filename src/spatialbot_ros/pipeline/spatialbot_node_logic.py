@@ -13,9 +13,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from spatialbot_ros.core.config import dataclass_from_mapping
 from spatialbot_ros.core.errors import SpatialBotRosError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.transforms import RigidTransform
@@ -81,13 +82,7 @@ class SpatialBotNodeConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> SpatialBotNodeConfig:
         """From a parameter mapping; unknown keys raise (they are typos)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown SpatialBot node parameter(s) {unknown}; known: {sorted(known)}"
-            )
-        return cls(**dict(values))
+        return dataclass_from_mapping(cls, values, "SpatialBot node parameter")
 
     def engine_config(self) -> dict[str, Any]:
         """The config mapping handed to make_engine: engine_options plus the model settings
