@@ -1,5 +1,11 @@
 """UR5/UR5e kinematics: FK from the DH parameters, closed-form IK, singularities, gripper frames.
 
+IK runs on ur_analytic_ik (a compiled, well-kept library) where it imports, and otherwise on the
+numpy port of the same closed form in `ur_ik` (ur_analytic_ik ships wheels for CPython 3.10/3.11
+x86_64 only; ROS 2 Jazzy runs 3.12).  `URKinematics(solver=...)` or the environment variable
+`SPATIALBOT_ROS_IK_SOLVER` ("auto" | "ur_analytic_ik" | "numpy") picks one; `solver_name` says
+which is in use.
+
 Frames follow ur_description: `base_link` is REP-103 aligned (x forward), the UR controller's
 `base` frame (the DH frame 0) is `base_link` rotated by pi about z, and `tool0` is the DH frame 6
 (the flange, z out of the flange).  So T_base_link_tool0 = Rz(pi) @ FK_DH(q).  The gripper hangs
@@ -9,20 +15,26 @@ fingertip pads) lies `tcp_offset_m` along tool0's z axis.
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from types import ModuleType
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from spatialbot_ros.core.errors import SpatialBotRosError, TransformError
 from spatialbot_ros.core.transforms import RigidTransform
+from spatialbot_ros.core.ur_ik import ur_ik_dh
 
 __all__ = [
     "BASE_FRAME",
     "DH_PARAMETERS",
+    "IK_SOLVER_ENV",
     "JOINT_NAMES",
     "TCP_FRAME",
     "TOOL_FRAME",
@@ -30,13 +42,18 @@ __all__ = [
     "DHParameters",
     "GripperGeometry",
     "IKSolution",
+    "IKSolverName",
     "IKStatus",
     "JointLimits",
     "KinematicsError",
     "SingularityThresholds",
     "URKinematics",
+    "resolve_ik_solver",
+    "ur_analytic_ik_available",
     "wrap_to_pi",
 ]
+
+_LOG = logging.getLogger(__name__)
 
 BASE_FRAME = "base_link"
 TOOL_FRAME = "tool0"
@@ -51,6 +68,10 @@ JOINT_NAMES: tuple[str, ...] = (
 )
 
 IKStatus = Literal["ok", "singular", "unreachable", "joint_limits"]
+IKSolverName = Literal["auto", "ur_analytic_ik", "numpy"]
+# Overrides solver="auto" (the default) process-wide, e.g. to run a whole test suite on numpy.
+IK_SOLVER_ENV = "SPATIALBOT_ROS_IK_SOLVER"
+_SOLVERS: tuple[str, ...] = ("auto", "ur_analytic_ik", "numpy")
 
 _TWO_PI = 2.0 * math.pi
 # base_link -> base (DH frame 0): a rotation of pi about z (ur_description's base_link-base joint).
@@ -247,20 +268,69 @@ def _as_q(q_rad: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return q
 
 
+@functools.lru_cache(maxsize=1)
+def _ur_analytic_ik_module() -> ModuleType | None:
+    """ur_analytic_ik, imported once; None where it is not installed (e.g. CPython 3.12)."""
+    try:
+        import ur_analytic_ik  # compiled extension; imported lazily so core imports stay light
+    except ImportError as exc:
+        _LOG.info("ur_analytic_ik not importable (%s): IK uses the numpy closed form", exc)
+        return None
+    return cast(ModuleType, ur_analytic_ik)
+
+
+def ur_analytic_ik_available() -> bool:
+    """True when ur_analytic_ik imports (tried once per process, then cached)."""
+    return _ur_analytic_ik_module() is not None
+
+
+def resolve_ik_solver(requested: str = "auto") -> Literal["ur_analytic_ik", "numpy"]:
+    """The solver for `requested`; "auto" honours IK_SOLVER_ENV, then prefers ur_analytic_ik."""
+    if requested not in _SOLVERS:
+        raise KinematicsError(f"expected IK solver in {list(_SOLVERS)}, got {requested!r}")
+    if requested == "auto":
+        from_env = os.environ.get(IK_SOLVER_ENV, "auto").strip() or "auto"
+        if from_env not in _SOLVERS:
+            raise KinematicsError(f"expected {IK_SOLVER_ENV} in {list(_SOLVERS)}, got {from_env!r}")
+        requested = from_env
+    if requested == "auto":
+        return "ur_analytic_ik" if ur_analytic_ik_available() else "numpy"
+    if requested == "ur_analytic_ik" and not ur_analytic_ik_available():
+        raise KinematicsError(
+            "expected an importable ur_analytic_ik for solver='ur_analytic_ik', got ImportError "
+            "(it ships wheels for CPython 3.10/3.11 x86_64 only); use solver='numpy' or 'auto'"
+        )
+    return cast('Literal["ur_analytic_ik", "numpy"]', requested)
+
+
 @dataclass(frozen=True)
 class URKinematics:
-    """Forward and inverse kinematics of a UR arm in base_link (see the module docstring)."""
+    """Forward and inverse kinematics of a UR arm in base_link (see the module docstring).
+
+    `solver` picks the IK back end: "auto" (ur_analytic_ik where it imports, else numpy; the
+    IK_SOLVER_ENV variable overrides it), "ur_analytic_ik" or "numpy".  Resolved once, here.
+    """
 
     ur_type: str = "ur5"
     limits: JointLimits = field(default_factory=JointLimits)
     singularity: SingularityThresholds = field(default_factory=SingularityThresholds)
+    solver: IKSolverName = "auto"
+    _solver_name: Literal["ur_analytic_ik", "numpy"] = field(
+        init=False, repr=False, compare=False, default="numpy"
+    )
 
     def __post_init__(self) -> None:
-        """Check that the robot type is known (and that ur_analytic_ik serves it)."""
+        """Check that the robot type is known and resolve the IK solver."""
         if self.ur_type not in DH_PARAMETERS:
             raise KinematicsError(
                 f"expected ur_type in {sorted(DH_PARAMETERS)}, got {self.ur_type!r}"
             )
+        object.__setattr__(self, "_solver_name", resolve_ik_solver(self.solver))
+
+    @property
+    def solver_name(self) -> Literal["ur_analytic_ik", "numpy"]:
+        """The IK back end in use: "ur_analytic_ik" or "numpy"."""
+        return self._solver_name
 
     @property
     def dh(self) -> DHParameters:
@@ -381,13 +451,19 @@ class URKinematics:
         return self.ik_all_matrix(_tool0_matrix(T_base_link_tool0))
 
     def ik_all_matrix(
-        self, T_base_link_tool0: npt.NDArray[np.float64]
+        self, T_base_link_tool0: npt.NDArray[np.float64], q6_seed_rad: float = 0.0
     ) -> list[npt.NDArray[np.float64]]:
-        """Like `ik_all` for a bare 4x4 matrix (base_link <- tool0), skipping re-validation."""
-        import ur_analytic_ik  # compiled extension; imported here so core imports stay light
+        """Like `ik_all` for a bare 4x4 matrix (base_link <- tool0), skipping re-validation.
 
-        solver = getattr(ur_analytic_ik, self.ur_type)
+        `q6_seed_rad` is wrist_3 where the wrist is singular (numpy solver; ur_analytic_ik
+        puts 0 or -pi there).
+        """
         T_base_tool0 = _T_BASE_LINK_BASE @ T_base_link_tool0  # Rz(pi) is its own inverse
+        if self._solver_name == "numpy":
+            return list(ur_ik_dh(T_base_tool0, self.dh, q6_seed_rad))
+        lib = _ur_analytic_ik_module()
+        assert lib is not None  # resolve_ik_solver checked it
+        solver = getattr(lib, self.ur_type)
         raw = solver.inverse_kinematics(np.ascontiguousarray(T_base_tool0, dtype=np.float64))
         return [np.asarray(s, dtype=np.float64).reshape(6) for s in raw]
 
@@ -426,7 +502,7 @@ class URKinematics:
     ) -> IKSolution:
         """Like `ik` for a bare, already validated 4x4 matrix (base_link <- tool0)."""
         seed = np.zeros(6) if q_seed_rad is None else _as_q(q_seed_rad)
-        raw = self.ik_all_matrix(T_base_link_tool0)
+        raw = self.ik_all_matrix(T_base_link_tool0, float(seed[5]))
         if not raw:
             return IKSolution(None, "unreachable")
         w = np.asarray(weights, dtype=np.float64)
