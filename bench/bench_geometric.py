@@ -11,6 +11,11 @@ Baselines measured in the same run on the same data:
 - components: scipy.ndimage.label + per-label stats vs cv2.connectedComponentsWithStats, and
   3D clustering of the same points (kd-tree radius graph + connected components).
 
+Also: shape classes (cylinder/box/flat/...) of the segments of every scene, and category
+tasks on the scenes with boxes ("the leftmost cup", "the second box from the left"): the
+engine keeps only segments of the shape the category names, so these count the matching
+objects only.
+
 Run: PYTHONPATH=src python bench/bench_geometric.py [--scenes N]
 """
 
@@ -32,7 +37,38 @@ from spatialbot_ros.sim.synthetic import (
     match_object,
 )
 from spatialbot_ros.vlm.base import make_engine
-from spatialbot_ros.vlm.scene_segmentation import _fit_plane_loop, fit_plane_ransac
+from spatialbot_ros.vlm.scene_segmentation import (
+    _fit_plane_loop,
+    fit_plane_ransac,
+    segment_tabletop,
+)
+
+_NOUNS = {"cylinder": "cup", "box": "box"}
+_MIN_GAP_PX = 25.0  # category tasks only where a person would agree on the order
+
+
+def _category_tasks(scene) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """Tasks naming a shape-bearing category, with the object meant (by visible image x)."""
+    tasks = []
+    for shape, noun in _NOUNS.items():
+        objs = sorted(
+            (o for o in scene.objects if o.shape == shape),
+            key=lambda o: o.visible_centroid_px[0],
+        )
+        if not objs:
+            continue
+        if len(objs) == 1:
+            tasks.append((f"grasp the {noun}", objs[0].index))
+            continue
+        us = [o.visible_centroid_px[0] for o in objs]
+        gaps = np.diff(us)
+        if gaps[0] >= _MIN_GAP_PX:
+            tasks.append((f"grasp the leftmost {noun}", objs[0].index))
+        if gaps[-1] >= _MIN_GAP_PX:
+            tasks.append((f"grasp the rightmost {noun}", objs[-1].index))
+        if len(objs) >= 3 and min(gaps[0], gaps[1]) >= _MIN_GAP_PX:
+            tasks.append((f"grasp the second {noun} from the left", objs[1].index))
+    return tasks
 
 
 def _pin() -> str:
@@ -125,6 +161,32 @@ def main() -> None:
     )
     for f in failures:
         print("  miss:", f)
+    # Shape classes and category tasks on the scenes with boxes.
+    classes: collections.Counter[tuple[str, str]] = collections.Counter()
+    cat_ok = cat_n = 0
+    for i, scene in enumerate(scenes):
+        for obj in segment_tabletop(scene.frame).objects:
+            k = match_object(scene, mask=obj.mask)
+            if k is not None:
+                classes[(scene.objects[k].shape, obj.shape_class)] += 1
+        if not any(o.shape == "box" for o in scene.objects):
+            continue
+        for text, want in _category_tasks(scene):
+            res = engine.run(scene.frame, text)
+            got = match_object(scene, mask=res.target.mask) if res.target is not None else None
+            cat_ok += int(got == want)
+            cat_n += 1
+            if got != want:
+                print(f"  category miss: scene {i} ({scene.camera}): {text!r} -> {got} != {want}")
+    n_cls = sum(classes.values())
+    right = classes[("cylinder", "cylinder")] + classes[("box", "box")]
+    wrong = classes[("cylinder", "box")] + classes[("box", "cylinder")]
+    print(
+        f"shape class of all segments: {right}/{n_cls} right, {wrong} swapped cylinder/box "
+        f"('flat' = footprint unclear, kept for both; "
+        f"{', '.join(f'{t}->{c}: {n}' for (t, c), n in sorted(classes.items()))})"
+    )
+    print(f"category tasks (cup/box) in those scenes: {cat_ok}/{cat_n} correct")
     # CPU time of this thread is what one core spends; wall time also counts waiting for the
     # core when other processes share it, so both are printed.
     med_cpu = statistics.median(frame_cpu_ms)

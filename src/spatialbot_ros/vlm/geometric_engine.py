@@ -13,8 +13,11 @@ some category words name a shape (`CATEGORY_SHAPES`):
   footprint, flat top); box, block, cube, brick, carton -> "box" (angular footprint, flat
   top); ball, sphere -> "ball" (domed top, about as tall as wide).  Only segments of that
   shape class are candidates, before colours, relations and ordinals apply ("the middle cup"
-  is the middle of the cup-shaped segments).  A note says which filter was applied and what it
-  kept.  This is a necessary condition, not recognition: a can and a cup look alike.
+  is the middle of the cup-shaped segments).  A segment with a flat top whose footprint is
+  unclear (class "flat": too little side wall visible, e.g. partly hidden) stays a candidate
+  for cylinder and box words alike, so a partly hidden cup is not dropped.  A note says which
+  filter was applied and what it kept.  This is a necessary condition, not recognition: a can
+  and a cup look alike.
 - no segment of that class: references ("grasp the ball") come back as an error naming the
   shapes seen, rather than a guess among objects that measurably are not that shape (a grasp
   of the wrong kind of object is worse than none; "the object ..." chooses among all);
@@ -225,12 +228,21 @@ class GeometricEngine:
             notes, _ = self._category_notes(scene, ref)
             result.notes.extend(n for n in notes if n not in result.notes)
             return list(objs), None
-        kept = [o for o in objs if o.shape_class == cls]
+        # A flat top whose footprint the side wall does not show (partly hidden) may be
+        # either a cup or a box: kept for both rather than dropping a cup that is there.
+        accepted = {cls, "flat"} if cls in ("cylinder", "box") else {cls}
+        kept = [o for o in objs if o.shape_class in accepted]
+        unclear = [o.index for o in kept if o.shape_class == "flat"]
         if kept:
             note = (
                 f"shape filter: '{cat}' taken as {_SHAPE_TEXT[cls]}; kept {len(kept)} of "
-                f"{len(objs)} segments (objects {', '.join(str(o.index) for o in kept)}); "
-                "shape only, the category itself is not recognised"
+                f"{len(objs)} segments (objects {', '.join(str(o.index) for o in kept)}"
+                + (
+                    f"; {', '.join(map(str, unclear))}: flat top, footprint unclear"
+                    if unclear
+                    else ""
+                )
+                + "); shape only, the category itself is not recognised"
             )
         else:
             note = (

@@ -37,6 +37,8 @@ Shape classes (`shape_class`), from what depth shows and nothing else:
 - "cylinder": flat top, round footprint (side wall on a circle), height at least
   `min_cylinder_aspect` (0.5) of the width: cups, mugs, glasses, cans, bottles, jars;
 - "box": flat top, angular footprint;
+- "flat": flat top, footprint unclear (too few side-wall points, or a side wall that fits a
+  circle wider than the visible part: a partly hidden round object, or a partly hidden box);
 - "other": anything else (a flat disc, a low dome, too few points to tell).
 """
 
@@ -69,7 +71,7 @@ __all__ = [
 ]
 
 # What `SegmentedObject.shape_class` can be (see the module docstring).
-SHAPE_CLASSES: tuple[str, ...] = ("cylinder", "box", "ball", "other")
+SHAPE_CLASSES: tuple[str, ...] = ("cylinder", "box", "ball", "flat", "other")
 
 
 class NoPlaneError(SpatialBotRosError):
@@ -416,7 +418,7 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
         bottom, top = (float(v) for v in np.percentile(hs, (2.0, 98.0)))
         width = float(hi1 - lo1)
         side = (hs > 0.2 * top) & (hs < 0.8 * top)
-        shape = _shape_label(a1[side], a2[side], width)
+        shape, footprint_clear = _shape_label(a1[side], a2[side], width)
         plateau = _top_plateau(a1, hs, top, width, cfg.plateau_depth_fraction)
         aspect = top / width if width > 0 else math.inf
         mv, mu = np.nonzero(sub_mask)
@@ -442,7 +444,7 @@ def segment_tabletop(frame: RGBDFrame, config: SegmentationConfig | None = None)
                 bottom_height_m=bottom,
                 shape=shape,
                 top_plateau=plateau,
-                shape_class=shape_class(shape, plateau, aspect, cfg),
+                shape_class=shape_class(shape, plateau, aspect, cfg, footprint_clear),
                 size_m3=_footprint_m2(a1, a2, (lo1, hi1, lo2, hi2), shape) * top,
                 rgb_mean=rgb_mean,
                 color=color_name(rgb_mean),
@@ -508,27 +510,39 @@ def _top_plateau(
 
 
 def shape_class(
-    footprint: str, top_plateau: float, aspect: float, config: SegmentationConfig | None = None
+    footprint: str,
+    top_plateau: float,
+    aspect: float,
+    config: SegmentationConfig | None = None,
+    footprint_clear: bool = True,
 ) -> str:
-    """'cylinder', 'box', 'ball' or 'other' from footprint, top profile and height/width."""
+    """One of SHAPE_CLASSES from footprint, top profile and height/width (module docstring)."""
     cfg = config or SegmentationConfig()
     if not math.isfinite(top_plateau) or not math.isfinite(aspect):
         return "other"
     if top_plateau < cfg.dome_plateau_max:
         return "ball" if 0.6 <= aspect <= 1.8 else "other"
+    if not footprint_clear:
+        return "flat"
     if footprint == "round":
         return "cylinder" if aspect >= cfg.min_cylinder_aspect else "other"
     return "box"
 
 
-def _shape_label(a1: npt.NDArray[np.float64], a2: npt.NDArray[np.float64], width_m: float) -> str:
-    """'round' when the side points, seen from above, lie on a circle about as wide as the object.
+def _shape_label(
+    a1: npt.NDArray[np.float64], a2: npt.NDArray[np.float64], width_m: float
+) -> tuple[str, bool]:
+    """Footprint 'round' or 'angular', and whether the side wall shows it clearly.
 
-    Algebraic circle fit x^2 + y^2 + D x + E y + F = 0 on the in-plane coordinates of the
-    points between 20 % and 80 % of the object's height (the side wall, not the top).
+    'round' when the side points, seen from above, lie on a circle about as wide as the
+    object: algebraic circle fit x^2 + y^2 + D x + E y + F = 0 on the in-plane coordinates of
+    the points between 20 % and 80 % of the object's height (the side wall, not the top).
+    Unclear: fewer than 30 side points, or a tight circle up to 2.5 times wider than the
+    visible part (an occluder hid part of a round object, or of a box: both happen).  A flat
+    face cannot fit a circle that small that well (its sagitta would be >= 10 % of its width).
     """
     if a1.size < 30 or width_m <= 0:
-        return "angular"
+        return "angular", False
     if a1.size > 800:
         step = a1.size // 800 + 1
         a1, a2 = a1[::step], a2[::step]
@@ -538,12 +552,14 @@ def _shape_label(a1: npt.NDArray[np.float64], a2: npt.NDArray[np.float64], width
     cx, cy = -sol[0] / 2.0, -sol[1] / 2.0
     r2 = cx * cx + cy * cy - sol[2]
     if r2 <= 0:
-        return "angular"
+        return "angular", True
     radius = float(np.sqrt(r2))
     rms = float(np.sqrt(np.mean((np.hypot(a1 - cx, a2 - cy) - radius) ** 2)))
     if rms < 0.0024 and abs(2.0 * radius - width_m) < 0.25 * width_m:
-        return "round"
-    return "angular"
+        return "round", True
+    if rms < 0.0024 and 2.0 * radius < 2.5 * width_m:
+        return "angular", False
+    return "angular", True
 
 
 def _reindex(obj: SegmentedObject, index: int) -> SegmentedObject:
