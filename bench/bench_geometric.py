@@ -161,14 +161,14 @@ def main() -> None:
     )
     for f in failures:
         print("  miss:", f)
-    # Shape classes and category tasks on the scenes with boxes.
+    # Shape classes of every segment; category tasks on the scenes with boxes.
     classes: collections.Counter[tuple[str, str]] = collections.Counter()
     cat_ok = cat_n = 0
     for i, scene in enumerate(scenes):
         for obj in segment_tabletop(scene.frame).objects:
-            k = match_object(scene, mask=obj.mask)
-            if k is not None:
-                classes[(scene.objects[k].shape, obj.shape_class)] += 1
+            gt = match_object(scene, mask=obj.mask)
+            if gt is not None:
+                classes[(scene.objects[gt].shape, obj.shape_class)] += 1
         if not any(o.shape == "box" for o in scene.objects):
             continue
         for text, want in _category_tasks(scene):
