@@ -1,4 +1,9 @@
-"""UR kinematics: DH FK, closed-form IK round trips, seed choice, limits, singularities."""
+"""UR kinematics: DH FK, closed-form IK round trips, seed choice, limits, singularities.
+
+Every test runs twice, once per IK solver (ur_analytic_ik, skipped where it does not import,
+and the numpy fallback), forced through the SPATIALBOT_ROS_IK_SOLVER variable that
+`URKinematics(solver="auto")` honours.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,30 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from spatialbot_ros.core import kinematics as kinematics_module
 from spatialbot_ros.core.errors import TransformError
 from spatialbot_ros.core.kinematics import (
     DH_PARAMETERS,
+    IK_SOLVER_ENV,
     GripperGeometry,
     JointLimits,
     KinematicsError,
     URKinematics,
+    resolve_ik_solver,
+    ur_analytic_ik_available,
     wrap_to_pi,
 )
 from spatialbot_ros.core.transforms import RigidTransform
+
+
+@pytest.fixture(autouse=True, params=["ur_analytic_ik", "numpy"])
+def ik_solver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Force the IK solver every URKinematics() in the test resolves to."""
+    name = str(request.param)
+    if name == "ur_analytic_ik" and not ur_analytic_ik_available():
+        pytest.skip("ur_analytic_ik does not import here (e.g. CPython 3.12); numpy IK covers it")
+    monkeypatch.setenv(IK_SOLVER_ENV, name)
+    return name
 
 
 def _random_q(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -34,7 +53,9 @@ def test_zero_pose_matches_ur5_geometry() -> None:
 
 @pytest.mark.parametrize("ur_type", ["ur5", "ur5e"])
 def test_fk_matches_ur_analytic_ik_fk_turned_to_base_link(ur_type: str) -> None:
-    import ur_analytic_ik
+    ur_analytic_ik = pytest.importorskip(
+        "ur_analytic_ik", reason="optional accelerator library absent; nothing to compare with"
+    )
 
     kin = URKinematics(ur_type)
     rng = np.random.default_rng(3)
@@ -229,3 +250,38 @@ def test_configuration_names_the_ik_branch_by_the_arm_geometry() -> None:
         assert kin.configuration(qi).elbow_up == above
         checked += 1
     assert checked > 1400
+
+
+def test_the_forced_solver_is_the_one_used(ik_solver: str) -> None:
+    assert URKinematics().solver_name == ik_solver
+    assert URKinematics("ur5e").solver_name == ik_solver
+
+
+def test_explicit_solver_beats_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(IK_SOLVER_ENV, "ur_analytic_ik" if ur_analytic_ik_available() else "numpy")
+    assert URKinematics(solver="numpy").solver_name == "numpy"
+    monkeypatch.delenv(IK_SOLVER_ENV)
+    # auto prefers the library where it imports
+    expected = "ur_analytic_ik" if ur_analytic_ik_available() else "numpy"
+    assert resolve_ik_solver("auto") == expected
+    assert URKinematics().solver_name == expected
+
+
+def test_bad_solver_names_and_a_missing_library_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(KinematicsError, match="expected IK solver in"):
+        URKinematics(solver="scipy")  # type: ignore[arg-type]
+    monkeypatch.setenv(IK_SOLVER_ENV, "ikfast")
+    with pytest.raises(KinematicsError, match=f"expected {IK_SOLVER_ENV} in"):
+        URKinematics()
+    # as on CPython 3.12: the library does not import
+    monkeypatch.setattr(kinematics_module, "_ur_analytic_ik_module", lambda: None)
+    monkeypatch.setenv(IK_SOLVER_ENV, "auto")
+    assert URKinematics().solver_name == "numpy"
+    with pytest.raises(KinematicsError, match="importable ur_analytic_ik"):
+        URKinematics(solver="ur_analytic_ik")
+    kin = URKinematics()
+    q = np.array([0.4, -1.1, 1.5, -1.9, -1.57, 0.3])
+    sol = kin.ik(kin.fk(q), q)
+    assert sol.ok
+    assert sol.q is not None
+    np.testing.assert_allclose(sol.q, q, atol=1e-9)
