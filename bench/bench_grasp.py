@@ -183,30 +183,30 @@ def main() -> None:
     if "ur_analytic_ik" not in rows:
         print("ur_analytic_ik does not import here: numpy solver only")
     print("one IK call, median µs over 2000 random UR5 poses (all solutions / seeded choice):")
-    for name, r in rows.items():
-        print(f"  {name:<15}: {r['all_us']:8.1f} / {r['seeded_us']:8.1f}")
+    for label, r in rows.items():
+        print(f"  {label:<15}: {r['all_us']:8.1f} / {r['seeded_us']:8.1f}")
     if len(rows) == 2:
         ratio = rows["numpy"]["all_us"] / rows["ur_analytic_ik"]["all_us"]
         print(f"  numpy / ur_analytic_ik (all solutions): {ratio:.1f} x")
     print(f"grasp synthesis + IK + safety, one target (median of {args.targets} targets);")
     print("wall ms / CPU ms:")
-    for name, r in rows.items():
+    for label, r in rows.items():
         print(
-            f"  closed-form IK ({name:<14}) from home   : {r['home_ms']:8.3f} / "
+            f"  closed-form IK ({label:<14}) from home   : {r['home_ms']:8.3f} / "
             f"{r['home_cpu']:8.3f}  ({r['home_ok']:.0f} planned)"
         )
         print(
-            f"  closed-form IK ({name:<14}) from parked : {r['parked_ms']:8.3f} / "
+            f"  closed-form IK ({label:<14}) from parked : {r['parked_ms']:8.3f} / "
             f"{r['parked_cpu']:8.3f}  ({r['parked_ok']:.0f} planned)"
         )
     print(
         f"  numerical IK (scipy baseline)  from home   : {base_ms:8.3f} / {base_cpu:8.3f}"
         f"  ({base_ok} planned)"
     )
-    for name, r in rows.items():
-        print(f"  speed-up vs baseline (CPU), {name:<14}: {base_cpu / r['home_cpu']:8.1f} x")
-    for name, r in rows.items():
-        print(f"IK<->FK max element error over 5000 random states ({name}): {r['worst']:.2e}")
+    for label, r in rows.items():
+        print(f"  speed-up vs baseline (CPU), {label:<14}: {base_cpu / r['home_cpu']:8.1f} x")
+    for label, r in rows.items():
+        print(f"IK<->FK max element error over 5000 random states ({label}): {r['worst']:.2e}")
     verdict = "OK" if worst_ms <= TARGET_MS else "MISSED (wall; see CPU time when loaded)"
     print(f"target <= {TARGET_MS:.0f} ms per target with every solver: {verdict}")
 
