@@ -30,6 +30,8 @@ from launch.substitutions import Command, LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
+from spatialbot_ros.ros.launch_signals import shutdown_on_sigterm
+
 PACKAGE = "spatialbot_ros"
 READY_MARKER = b"[ready]"  # logged by the SpatialBot node once its engine is loaded
 
@@ -159,6 +161,8 @@ def generate_launch_description() -> LaunchDescription:
         for n, (d, t) in ARGUMENTS.items()
     ]
     actions += [
+        # kill -TERM of the launch stops the nodes like Ctrl-C (Jazzy's launch would orphan them).
+        shutdown_on_sigterm(),
         Node(
             package="robot_state_publisher",
             executable="robot_state_publisher",
