@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.intrinsics import CameraIntrinsics
 from spatialbot_ros.sim.synthetic import (
     CAMERA_POSES,
     SyntheticScene,
@@ -513,3 +515,21 @@ def test_anchored_reference(engine: GeometricEngine, scene3: SyntheticScene) -> 
     res = engine.run(scene3.frame, f"grasp the cup left of the {left.color_name} cup")
     assert res.status == "error"
     assert "left of" in (res.error or "")
+
+
+def test_wrong_intrinsics_turn_the_shape_filter_off(engine: GeometricEngine) -> None:
+    """Assumed 69 deg FOV on a 52 deg camera: walls lean, cups stop fitting circles; no filter."""
+    scene = make_scene(33, n_objects=3, camera="left", noise_mm=2.0, shapes=("cylinder", "box"))
+    right = segment_tabletop(scene.frame)
+    assert abs(right.wall_lean) < 0.06
+    f_px = 320.0 / math.tan(math.radians(34.5))
+    wrong = RGBDFrame(
+        scene.frame.rgb, scene.frame.depth_mm, CameraIntrinsics(640, 480, f_px, f_px, 320, 240)
+    )
+    assert segment_tabletop(wrong).wall_lean > 0.12
+    res = engine.run(wrong, "how many cups are there?")
+    assert res.answer == "3"
+    assert any(n.startswith("shape filter off: the objects' walls lean") for n in res.notes)
+    # With the right intrinsics the box is not counted.
+    assert [o.shape for o in scene.objects].count("cylinder") == 2
+    assert engine.run(scene.frame, "how many cups are there?").answer == "2"

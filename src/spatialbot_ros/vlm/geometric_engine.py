@@ -22,6 +22,10 @@ some category words name a shape (`CATEGORY_SHAPES`):
   shapes seen, rather than a guess among objects that measurably are not that shape (a grasp
   of the wrong kind of object is worse than none; "the object ..." chooses among all);
   counting answers 0 and existence answers no, with the same note;
+- shapes need the right intrinsics: when the unoccluded objects' walls lean against the
+  support plane (`SegmentedScene.wall_lean` beyond `max_wall_lean`, 0.1 m/m; right intrinsics
+  measure <= 0.053, an assumed 69 deg field of view for a 52 deg camera >= 0.156), the
+  filter is off and a note says why (SpatialBench images come without intrinsics);
 - object, thing, item, one, or no category: every segmented object is a candidate;
 - any other category word (bowl, banana, plate, ...): every object is still a candidate and a
   note says the category could not be checked; when the scene holds objects of clearly
@@ -91,6 +95,7 @@ class GeometricEngineConfig:
     max_task_chars: int = 500
     shape_aspect_ratio: float = 4.5  # height/width ratios this far apart = different shapes
     touch_tolerance_m: float = 0.015  # 3D gap under which two objects count as touching
+    max_wall_lean: float = 0.1  # scene wall lean (m/m) beyond which shapes are not trusted
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
 
     @classmethod
@@ -224,6 +229,17 @@ class GeometricEngine:
         cat = ref.category
         cls = CATEGORY_SHAPES.get(cat) if cat is not None else None
         objs = scene.objects
+        lean = scene.wall_lean
+        if cls is not None and math.isfinite(lean) and abs(lean) > self.config.max_wall_lean:
+            note = (
+                f"shape filter off: the objects' walls lean {lean:+.2f} m/m against the support "
+                "plane (upright walls: ~0), so the camera intrinsics look wrong and shapes "
+                f"are not measured; all {len(objs)} segmented objects were taken as '{cat}' "
+                "candidates"
+            )
+            if note not in result.notes:
+                result.notes.append(note)
+            return list(objs), None
         if cls is None:
             notes, _ = self._category_notes(scene, ref)
             result.notes.extend(n for n in notes if n not in result.notes)
