@@ -19,13 +19,15 @@ from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
+    EmitEvent,
     ExecuteProcess,
     LogInfo,
     RegisterEventHandler,
     TimerAction,
 )
 from launch.conditions import IfCondition, UnlessCondition
-from launch.event_handlers import OnProcessIO
+from launch.event_handlers import OnProcessExit, OnProcessIO
+from launch.events import Shutdown
 from launch.substitutions import Command, LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
@@ -80,6 +82,21 @@ def _bag_play(loop: bool) -> ExecuteProcess:
     )
 
 
+def _shutdown_if_play_fails(player: ExecuteProcess) -> RegisterEventHandler:
+    """End the launch when `ros2 bag play` fails (no such bag, unreadable storage).
+
+    Otherwise the nodes would wait for frames forever after the player's error scrolled by.
+    """
+
+    def on_exit(event: Any, context: Any) -> list[Any] | None:
+        if event.returncode == 0 or context.is_shutdown:
+            return None
+        reason = f"ros2 bag play failed (exit code {event.returncode}); shutting down"
+        return [LogInfo(msg=reason), EmitEvent(event=Shutdown(reason=reason))]
+
+    return RegisterEventHandler(OnProcessExit(target_action=player, on_exit=on_exit))
+
+
 def _play_when_ready(spatialbot: Node) -> RegisterEventHandler:
     """Start the bag once, on the SpatialBot node's first '[ready]' log line."""
     started = {"done": False}
@@ -88,9 +105,11 @@ def _play_when_ready(spatialbot: Node) -> RegisterEventHandler:
         if started["done"] or READY_MARKER not in event.text:
             return None
         started["done"] = True
+        players = [_bag_play(False), _bag_play(True)]
         return [
             LogInfo(msg="spatialbot node ready: playing the bag"),
-            TimerAction(period=_arg("play_delay_s"), actions=[_bag_play(False), _bag_play(True)]),
+            *[_shutdown_if_play_fails(p) for p in players],
+            TimerAction(period=_arg("play_delay_s"), actions=players),
         ]
 
     return RegisterEventHandler(
