@@ -5,9 +5,18 @@
 #   PYTHON310=<path to python3.10> (default: first python3.10 found, or pyenv's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON310:-$(command -v python3.10 || ls -d /root/.pyenv/versions/3.10.*/bin/python 2>/dev/null | tail -n 1 || true)}
-if [ -z "$PY" ] || [ ! -x "$PY" ]; then
-  echo "skipped: no Python 3.10 on this machine (set PYTHON310=...)"
+# A candidate counts only if it runs: pyenv puts a python3.10 shim on PATH that fails
+# unless 3.10 is the selected version.
+PY=""
+for cand in ${PYTHON310:-} "$(command -v python3.10 || true)" \
+    $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10.*/bin/python 2>/dev/null | sort -V -r); do
+  if [ -n "$cand" ] && "$cand" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+    PY=$cand
+    break
+  fi
+done
+if [ -z "$PY" ]; then
+  echo "skipped: no working Python 3.10 on this machine (set PYTHON310=...)"
   exit 0
 fi
 VENV=${VENV:-.venv-humble}
