@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("launch", reason="needs ROS 2 launch")
+pytest.importorskip("rclpy", reason="needs ROS 2 (rclpy is not installed)")
+# Not plain "launch": the repository's launch/ folder imports as a namespace package.
+pytest.importorskip("launch.actions", reason="needs ROS 2 launch")
 
 from spatialbot_ros.ros import launch_signals
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("rclpy", reason="needs ROS 2 (rclpy is not installed)")
-pytest.importorskip("launch", reason="needs ROS 2 launch")
+# Not plain "launch": the repository's launch/ folder imports as a namespace package.
+pytest.importorskip("launch.actions", reason="needs ROS 2 launch")
 
 # `ros2 launch spatialbot_ros replay.launch.py bag:=<missing>`, as a LaunchService in a child.
 RUNNER = """
