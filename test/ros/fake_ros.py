@@ -86,6 +86,8 @@ class FakeNode:
     def declare_parameter(self, name: str, default: Any, descriptor: Any = None) -> _Param:
         assert descriptor is not None, f"{name} declared without a descriptor"
         assert descriptor.description, f"{name} lacks a description"
+        # Nodes read parameters once; a runtime `ros2 param set` must be refused, not ignored.
+        assert descriptor.read_only, f"{name} is read at start but not declared read-only"
         return _Param(self.overrides.get(name, default))
 
     def get_logger(self) -> _Logger:
@@ -236,7 +238,9 @@ def install(monkeypatch: Any) -> None:
     module("rcl_interfaces")
     module(
         "rcl_interfaces.msg",
-        ParameterDescriptor=lambda description="": types.SimpleNamespace(description=description),
+        ParameterDescriptor=lambda description="", read_only=False: types.SimpleNamespace(
+            description=description, read_only=read_only
+        ),
     )
     module("rosidl_runtime_py")
     module("rosidl_runtime_py.utilities", get_message=_message_class)

@@ -113,10 +113,15 @@ def qos_by_name(name: str) -> QoSProfile:
 
 
 def declare_parameters(node: Node, spec: ParameterSpec) -> dict[str, Any]:
-    """Declare every parameter with its description; return the values in effect."""
+    """Declare every parameter, read-only, with its description; return the values in effect."""
     values: dict[str, Any] = {}
     for name, (default, description) in spec.items():
-        descriptor = ParameterDescriptor(description=description)
+        # The nodes read their parameters once, at start. Read-only makes `ros2 param set`
+        # refuse a change that would otherwise report success and do nothing; launch
+        # arguments, YAML files and --ros-args -p still set them at start.
+        descriptor = ParameterDescriptor(
+            description=f"{description} (read at start)", read_only=True
+        )
         values[name] = node.declare_parameter(name, default, descriptor).value
     return values
 
