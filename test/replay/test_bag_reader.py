@@ -74,6 +74,23 @@ def test_both_sample_storages_hold_the_same_images() -> None:
     np.testing.assert_array_equal(a.rgb, b.rgb)
 
 
+@needs_samples
+@pytest.mark.parametrize(
+    "file",
+    [
+        "sample_sqlite3_msgzstd/sample_sqlite3_msgzstd_0.db3",
+        "sample_mcap_zstd/sample_mcap_zstd_0.mcap",
+    ],
+)
+def test_a_storage_file_reads_like_its_bag_directory(file: str) -> None:
+    # the .db3 is per-message zstd: only metadata.yaml beside it says so
+    from_file = _frames(SAMPLES / file)
+    from_dir = _frames(SAMPLES / file.split("/", maxsplit=1)[0])
+    assert len(from_file) == len(from_dir) == 10
+    np.testing.assert_array_equal(from_file[3].depth_mm, from_dir[3].depth_mm)
+    assert from_file[3].stamp_ns == from_dir[3].stamp_ns
+
+
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
 def test_generated_bag_round_trips_pixels_and_stamps(tmp_path: Path, storage: str) -> None:
     bag = write_bag(tmp_path / "bag", BagSpec(frames=4, storage=storage))

@@ -150,6 +150,23 @@ def _storage_of(path: Path) -> str:
     return "sqlite3"
 
 
+def _bag_location(path: Path) -> Path:
+    """The bag directory when `path` is a storage file listed in a metadata.yaml beside it.
+
+    metadata.yaml says how messages were compressed (e.g. per-message zstd); a storage file
+    read on its own gives compressed bytes as messages, so the directory is read instead.
+    """
+    metadata = path.parent / "metadata.yaml"
+    if path.is_file() and metadata.is_file():
+        try:
+            listed = path.name in metadata.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return path
+        if listed:
+            return path.parent
+    return path
+
+
 class BagFrameReader:
     """Paired RGB-D frames (and task messages) from one bag, in recording order.
 
@@ -170,7 +187,7 @@ class BagFrameReader:
         """Prepare to read `path` (a rosbag2 directory, or a single .mcap/.db3 file)."""
         if slop_s < 0:
             raise ValueError(f"expected slop_s >= 0, got {slop_s}")
-        self.path = Path(path)
+        self.path = _bag_location(Path(path))
         self.topics = topics
         self.slop_ns = round(slop_s * 1e9)
         self.distro = distro or distro_of_bag(self.path if self.path.is_dir() else self.path.parent)
