@@ -207,3 +207,27 @@ def test_bench_eval_on_a_one_sample_dataset(
     assert main(["bench-eval", str(tmp_path), "--output", str(report)]) == 0
     assert "positional" in capsys.readouterr().out
     assert report.is_file()
+
+
+def test_replay_exits_1_when_tasks_error_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "bag"
+    assert main(["record-sim", "--out", str(bag), "--frames", "2", "--cups", "3"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    code = main(["replay", str(bag), "--task", "grasp " * 400, "--out", str(out), "--no-progress"])
+    assert code == 1
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert lines
+    assert all("characters long" in json.loads(line)["error"] for line in lines)
+
+
+def test_replay_of_a_missing_bag_says_nothing_was_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["replay", str(tmp_path / "nope"), "--task", "x", "--out", str(tmp_path / "o")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no results were written" in err
+    assert "kept in" not in err

@@ -229,15 +229,26 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         summary = run_replay(args.bag, args.out, pipeline, options)
     except ReplayError as exc:
         print(f"spatialbot replay: error: {exc}", file=sys.stderr)
-        print(f"results so far kept in {Path(args.out) / 'results.jsonl'}", file=sys.stderr)
+        results = Path(args.out) / "results.jsonl"
+        if results.is_file() and results.stat().st_size > 0:
+            print(f"results so far kept in {results}", file=sys.stderr)
+        else:
+            print("no results were written", file=sys.stderr)
         return EXIT_ERROR
     print(
         f"{summary.frames} frames, {summary.results} results ({summary.errors} with errors) "
         f"in {summary.elapsed_s:.1f} s -> {summary.results_path}"
     )
+    if summary.camera_pose_source == "none" and options.T_base_camera is None:
+        print(
+            "note: no camera pose (no /tf_static in the bag, no --camera-pose): results have "
+            "no base-frame position and no grasp plan",
+            file=sys.stderr,
+        )
     if summary.error:
         print(f"warning: {summary.error}", file=sys.stderr)
-    return EXIT_OK
+    # a task that errored on every frame is a failed run, even though the bag read fine
+    return EXIT_FAILED if summary.errors else EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
