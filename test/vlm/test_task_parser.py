@@ -461,3 +461,18 @@ def test_generated_templates_round_trip(
         assert task.relations == (side,)
     else:
         assert task.relations == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the depth at <0.5,0.2>?",
+        "What is the depth of <0.5, 0.2>?",
+        "What is the depth value at point <0.5,0.2>?",
+    ],
+)
+def test_depth_question_at_a_bare_point(text: str) -> None:
+    # the word "point" is stripped from the phrase, never from the point's placeholder
+    parsed = parse_task(text)
+    assert parsed.question_type == "depth"
+    assert parsed.points_norm == ((0.5, 0.2),)

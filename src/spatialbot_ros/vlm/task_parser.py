@@ -812,7 +812,7 @@ def _parse_forms(original: str, work: str, points: tuple[tuple[float, float], ..
     m = _DEPTH_RE.match(work)
     if m:
         target = _clean_phrase(m.group(1))
-        target = re.sub(r"^(?:the )?(?:point|pixel|location|position)\s*", "", target)
+        target = re.sub(r"^(?:the )?(?:point|pixel|location|position)\b\s*", "", target)
         if re.fullmatch(r"(?:point\d+\s*(?:and\s*)?)*", target.strip()) and points:
             return _question(original, points, (), "depth")
         return _question(original, points, _ref_tuple(target), "depth")
