@@ -85,7 +85,7 @@ def main() -> None:
         f"({world.model.opt.timestep * 1e3:.0f} ms steps)"
     )
 
-    from spatialbot_ros.replay.planning import make_grasp_planner
+    from spatialbot_ros.pipeline.grasp_planning import make_grasp_planner
 
     cup = scene.object("cup_1")
     theta = np.linspace(0, 2 * np.pi, 60, endpoint=False)

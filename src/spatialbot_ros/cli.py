@@ -39,7 +39,7 @@ def build_pipeline(
 
     planner = None
     if plan_grasps:
-        from spatialbot_ros.replay.planning import make_grasp_planner
+        from spatialbot_ros.pipeline.grasp_planning import make_grasp_planner
 
         planner = make_grasp_planner(q_current=q_current)
     return TaskPipeline(make_engine(engine, engine_config or {}), grasp_planner=planner)

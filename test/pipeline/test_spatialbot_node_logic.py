@@ -433,7 +433,7 @@ def test_real_engine_and_planner_end_to_end_on_a_synthetic_scene():
     """Default config, the real weight-free engine and the replay grasp planner, via messages."""
     from rosmsg_fixtures import camera_info as info_msg
 
-    from spatialbot_ros.replay.planning import make_grasp_planner
+    from spatialbot_ros.pipeline.grasp_planning import make_grasp_planner
     from spatialbot_ros.sim.synthetic import make_scene, task_family
 
     scene = make_scene(seed=3, n_objects=3)

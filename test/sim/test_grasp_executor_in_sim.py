@@ -19,8 +19,8 @@ from spatialbot_ros.pipeline.grasp_executor import (
     depth_contact_source,
     depth_object_observer,
 )
+from spatialbot_ros.pipeline.grasp_planning import HOME_Q
 from spatialbot_ros.pipeline.motion import make_gripper_backend, make_motion_backend
-from spatialbot_ros.replay.planning import HOME_Q
 from spatialbot_ros.sim.camera import VirtualRealSense
 from spatialbot_ros.sim.motion_backend import SimSession
 from spatialbot_ros.sim.scene import three_teacups_scene

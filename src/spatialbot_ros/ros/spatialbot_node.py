@@ -168,7 +168,7 @@ class SpatialBotNode(Node):  # type: ignore[misc]
     def _grasp_planner(p: dict[str, Any]) -> Any:
         if not p["plan_grasp"]:
             return None
-        from spatialbot_ros.replay.planning import make_grasp_planner
+        from spatialbot_ros.pipeline.grasp_planning import make_grasp_planner
 
         return make_grasp_planner([float(v) for v in p["grasp_seed_q"]], str(p["ur_type"]))
 

@@ -98,8 +98,8 @@ def run_demo(
     """Run the whole chain and write DIR/report.json; returns the report."""
     from spatialbot_ros.cli import build_pipeline
     from spatialbot_ros.core.kinematics import URKinematics
+    from spatialbot_ros.pipeline.grasp_planning import HOME_Q
     from spatialbot_ros.replay import ReplayOptions, run_replay
-    from spatialbot_ros.replay.planning import HOME_Q
     from spatialbot_ros.sim.camera import VirtualRealSense
     from spatialbot_ros.sim.contact_probe import DepthContactProbe
     from spatialbot_ros.sim.executor import GraspExecutor, GraspTargets

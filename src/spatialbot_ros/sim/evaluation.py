@@ -120,7 +120,7 @@ def run_evaluation(
     """Evaluate grounding on every task of each scene and execute one grasp per scene."""
     from spatialbot_ros.cli import build_pipeline
     from spatialbot_ros.core.kinematics import URKinematics
-    from spatialbot_ros.replay.planning import HOME_Q
+    from spatialbot_ros.pipeline.grasp_planning import HOME_Q
     from spatialbot_ros.sim.camera import DepthNoise, VirtualRealSense
     from spatialbot_ros.sim.contact_probe import DepthContactProbe
     from spatialbot_ros.sim.executor import GraspExecutor, GraspTargets

@@ -1,4 +1,4 @@
-"""The default grasp planner the replay, demo and evaluation pipelines use (UR5, analytic IK)."""
+"""The default grasp planner the nodes, replay, demo and evaluation use (UR5, analytic IK)."""
 
 from __future__ import annotations
 
