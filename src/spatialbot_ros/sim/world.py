@@ -47,18 +47,26 @@ CONTACT_SOLIMP = (0.95, 0.99, 0.001, 0.5, 2.0)
 
 
 def default_urdf_path() -> Path:
-    """urdf/spatialbot_ur5.urdf: next to src/ in a checkout, under share/ when installed."""
-    here = Path(__file__).resolve()
-    candidates = [here.parents[3] / "urdf" / "spatialbot_ur5.urdf"]
+    """urdf/spatialbot_ur5.urdf: next to src/ in a checkout, under share/ when installed.
+
+    Installed by pip the data files land in <sys.prefix>/share; by colcon in
+    <install>/spatialbot_ros/share, a few levels above this file, and on AMENT_PREFIX_PATH.
+    """
+    import os
     import sys
 
-    candidates.append(
-        Path(sys.prefix) / "share" / "spatialbot_ros" / "urdf" / "spatialbot_ur5.urdf"
-    )
+    here = Path(__file__).resolve()
+    share = Path("share") / "spatialbot_ros" / "urdf" / "spatialbot_ur5.urdf"
+    candidates = [here.parents[3] / "urdf" / "spatialbot_ur5.urdf"]
+    candidates += [parent / share for parent in here.parents]
+    candidates.append(Path(sys.prefix) / share)
+    candidates += [Path(p) / share for p in os.environ.get("AMENT_PREFIX_PATH", "").split(":") if p]
     for path in candidates:
         if path.is_file():
             return path
-    raise FileNotFoundError(f"expected the robot URDF at one of {[str(p) for p in candidates]}")
+    raise FileNotFoundError(
+        f"expected the robot URDF at one of {sorted({str(p) for p in candidates})}"
+    )
 
 
 @dataclass
