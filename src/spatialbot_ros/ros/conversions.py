@@ -112,6 +112,35 @@ def qos_by_name(name: str) -> QoSProfile:
     raise ValueError(f"expected QoS SENSOR_DATA or DEFAULT, got {name!r}")
 
 
+def subscribe_rgbd(
+    node: Node,
+    topics: tuple[str, str, str],
+    callback: Callable[[Any, Any, Any], object],
+    *,
+    slop_s: float,
+    queue_size: int = 10,
+    callback_group: Any = None,
+) -> tuple[list[Any], Any]:
+    """Colour, aligned depth and camera_info (topics in that order) paired by one
+    ApproximateTimeSynchronizer with sensor-data QoS; returns (subscribers, synchronizer).
+
+    camera_info is reliable in realsense-ros; a best-effort reader matches it as well.
+    """
+    import message_filters
+    from rclpy.callback_groups import ReentrantCallbackGroup
+    from sensor_msgs.msg import CameraInfo, Image
+
+    group = callback_group if callback_group is not None else ReentrantCallbackGroup()
+    qos = sensor_qos()
+    subs = [
+        message_filters.Subscriber(node, msg_type, topic, qos_profile=qos, callback_group=group)
+        for msg_type, topic in zip((Image, Image, CameraInfo), topics, strict=True)
+    ]
+    sync = message_filters.ApproximateTimeSynchronizer(subs, queue_size=queue_size, slop=slop_s)
+    sync.registerCallback(callback)
+    return subs, sync
+
+
 def declare_parameters(node: Node, spec: ParameterSpec) -> dict[str, Any]:
     """Declare every parameter, read-only, with its description; return the values in effect."""
     values: dict[str, Any] = {}

@@ -19,12 +19,10 @@ import sys
 import threading
 from typing import Any
 
-import message_filters
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Empty, String
 from std_srvs.srv import Trigger
 
@@ -42,8 +40,8 @@ from spatialbot_ros.ros.conversions import (
     rclpy_factory,
     reliable_qos,
     run_node,
-    sensor_qos,
     status_qos,
+    subscribe_rgbd,
 )
 
 __all__ = ["GraspNode", "main"]
@@ -141,27 +139,12 @@ class GraspNode(Node):  # type: ignore[misc]
         self.lookup = make_tf_lookup(self.tf_buffer, float(p["tf_timeout_s"]))
         self.slop_ns = int(float(p["sync_slop_s"]) * 1e9)
 
-        frames = ReentrantCallbackGroup()
-        sensor = sensor_qos()
-        self._subs = [
-            message_filters.Subscriber(
-                self, Image, str(p["color_topic"]), qos_profile=sensor, callback_group=frames
-            ),
-            message_filters.Subscriber(
-                self, Image, str(p["depth_topic"]), qos_profile=sensor, callback_group=frames
-            ),
-            message_filters.Subscriber(
-                self,
-                CameraInfo,
-                str(p["camera_info_topic"]),
-                qos_profile=sensor,
-                callback_group=frames,
-            ),
-        ]
-        self.sync = message_filters.ApproximateTimeSynchronizer(
-            self._subs, queue_size=10, slop=float(p["sync_slop_s"])
+        self._subs, self.sync = subscribe_rgbd(
+            self,
+            (str(p["color_topic"]), str(p["depth_topic"]), str(p["camera_info_topic"])),
+            self._on_frames,
+            slop_s=float(p["sync_slop_s"]),
         )
-        self.sync.registerCallback(self._on_frames)
 
         commands = MutuallyExclusiveCallbackGroup()
         self.create_subscription(

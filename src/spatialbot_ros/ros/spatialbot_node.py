@@ -14,12 +14,11 @@ import sys
 import threading
 from typing import Any
 
-import message_filters
 import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
@@ -41,6 +40,7 @@ from spatialbot_ros.ros.conversions import (
     run_node,
     sensor_qos,
     status_qos,
+    subscribe_rgbd,
 )
 
 __all__ = ["SpatialBotNode", "main"]
@@ -132,28 +132,13 @@ class SpatialBotNode(Node):  # type: ignore[misc]
         self.pub_debug = self.create_publisher(Image, "~/debug_image", sensor_qos())
         self.pub_markers = self.create_publisher(MarkerArray, "~/markers", reliable)
 
-        images = ReentrantCallbackGroup()
-        sensor = sensor_qos()
-        self._subs = [
-            message_filters.Subscriber(
-                self, Image, str(p["color_topic"]), qos_profile=sensor, callback_group=images
-            ),
-            message_filters.Subscriber(
-                self, Image, str(p["depth_topic"]), qos_profile=sensor, callback_group=images
-            ),
-            # camera_info is reliable in realsense-ros; a best-effort reader matches both.
-            message_filters.Subscriber(
-                self,
-                CameraInfo,
-                str(p["camera_info_topic"]),
-                qos_profile=sensor,
-                callback_group=images,
-            ),
-        ]
-        self.sync = message_filters.ApproximateTimeSynchronizer(
-            self._subs, queue_size=int(p["sync_queue_size"]), slop=float(p["sync_slop_s"])
+        self._subs, self.sync = subscribe_rgbd(
+            self,
+            (str(p["color_topic"]), str(p["depth_topic"]), str(p["camera_info_topic"])),
+            self.logic.on_frames,
+            slop_s=float(p["sync_slop_s"]),
+            queue_size=int(p["sync_queue_size"]),
         )
-        self.sync.registerCallback(self.logic.on_frames)
         self.create_subscription(
             String,
             "~/task",
