@@ -12,19 +12,21 @@ hand-eye calibration, base_link -> camera_link (eye_to_hand) or tool0 -> camera_
 
 from __future__ import annotations
 
-import os
-
-from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
-from launch.substitutions import Command, LaunchConfiguration, PythonExpression
+from launch.substitutions import PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
+from spatialbot_ros.ros.launch_common import (
+    PACKAGE,
+    arg,
+    backend_unless_dry_run,
+    robot_description,
+    share,
+)
 from spatialbot_ros.ros.launch_signals import shutdown_on_sigterm
-
-PACKAGE = "spatialbot_ros"
 
 ARGUMENTS = {
     "camera": ("spatialbot", "camera driver: spatialbot (pyrealsense2), realsense2_camera, none"),
@@ -51,72 +53,21 @@ ARGUMENTS = {
 }
 
 
-def _share(*parts: str) -> str:
-    return os.path.join(get_package_share_directory(PACKAGE), *parts)
-
-
-def _arg(name: str) -> LaunchConfiguration:
-    return LaunchConfiguration(name)
-
-
 def _equals(name: str, value: str) -> IfCondition:
-    return IfCondition(PythonExpression(["'", _arg(name), f"' == '{value}'"]))
+    return IfCondition(PythonExpression(["'", arg(name), f"' == '{value}'"]))
 
 
 def _as_bool(name: str) -> ParameterValue:
-    return ParameterValue(_arg(name), value_type=bool)
-
-
-def robot_description(use_nominal_extrinsics: object) -> ParameterValue:
-    """The URDF from xacro with the launch arguments (the one robot model of the package)."""
-    return ParameterValue(
-        Command(
-            [
-                "xacro ",
-                _share("urdf", "spatialbot_ur5.urdf.xacro"),
-                " ur_type:=",
-                _arg("ur_type"),
-                " camera_mount:=",
-                _arg("camera_mount"),
-                " camera_xyz:='",
-                _arg("camera_xyz"),
-                "'",
-                " camera_rpy:='",
-                _arg("camera_rpy"),
-                "'",
-                " use_nominal_extrinsics:=",
-                use_nominal_extrinsics,
-            ]
-        ),
-        value_type=str,
-    )
+    return ParameterValue(arg(name), value_type=bool)
 
 
 def generate_launch_description() -> LaunchDescription:
     """Declare the arguments and the nodes."""
     use_sim_time = _as_bool("use_sim_time")
-    ros_args = ["--ros-args", "--log-level", _arg("log_level")]
+    ros_args = ["--ros-args", "--log-level", arg("log_level")]
     # A camera node publishes the frames below camera_link from its own calibration; without
     # one, the URDF's nominal D435 extrinsics stand in.
-    nominal = PythonExpression(["'true' if '", _arg("camera"), "' == 'none' else 'false'"])
-    motion = PythonExpression(
-        [
-            "'dry_run' if '",
-            _arg("dry_run"),
-            "'.lower() == 'true' else '",
-            _arg("motion_backend"),
-            "'",
-        ]
-    )
-    gripper = PythonExpression(
-        [
-            "'dry_run' if '",
-            _arg("dry_run"),
-            "'.lower() == 'true' else '",
-            _arg("gripper_backend"),
-            "'",
-        ]
-    )
+    nominal = PythonExpression(["'true' if '", arg("camera"), "' == 'none' else 'false'"])
     actions: list = [
         DeclareLaunchArgument(n, default_value=d, description=t) for n, (d, t) in ARGUMENTS.items()
     ]
@@ -137,11 +88,11 @@ def generate_launch_description() -> LaunchDescription:
             namespace="camera",
             name="camera",
             parameters=[
-                _share("config", "camera.yaml"),
+                share("config", "camera.yaml"),
                 {
-                    "serial_no": _arg("serial_no"),
-                    "rgb_camera.color_profile": _arg("color_profile"),
-                    "depth_module.depth_profile": _arg("depth_profile"),
+                    "serial_no": arg("serial_no"),
+                    "rgb_camera.color_profile": arg("color_profile"),
+                    "depth_module.depth_profile": arg("depth_profile"),
                     "use_sim_time": use_sim_time,
                 },
             ],
@@ -156,12 +107,12 @@ def generate_launch_description() -> LaunchDescription:
             name="camera",
             parameters=[
                 {
-                    "serial_no": _arg("serial_no"),
+                    "serial_no": arg("serial_no"),
                     "enable_color": True,
                     "enable_depth": True,
                     "align_depth.enable": True,
-                    "rgb_camera.color_profile": _arg("color_profile"),
-                    "depth_module.depth_profile": _arg("depth_profile"),
+                    "rgb_camera.color_profile": arg("color_profile"),
+                    "depth_module.depth_profile": arg("depth_profile"),
                     "use_sim_time": use_sim_time,
                 }
             ],
@@ -173,14 +124,14 @@ def generate_launch_description() -> LaunchDescription:
             executable="spatialbot_node",
             name="spatialbot",
             parameters=[
-                _share("config", "spatialbot_node.yaml"),
+                share("config", "spatialbot_node.yaml"),
                 {
-                    "engine": _arg("engine"),
-                    "model_path": _arg("model_path"),
-                    "dtype": _arg("dtype"),
-                    "device": _arg("device"),
+                    "engine": arg("engine"),
+                    "model_path": arg("model_path"),
+                    "dtype": arg("dtype"),
+                    "device": arg("device"),
                     "trust_remote_code": _as_bool("trust_remote_code"),
-                    "ur_type": _arg("ur_type"),
+                    "ur_type": arg("ur_type"),
                     "use_sim_time": use_sim_time,
                 },
             ],
@@ -192,29 +143,29 @@ def generate_launch_description() -> LaunchDescription:
             executable="grasp_node",
             name="grasp",
             parameters=[
-                _share("config", "grasp_node.yaml"),
+                share("config", "grasp_node.yaml"),
                 {
-                    "motion_backend": ParameterValue(motion, value_type=str),
-                    "gripper_backend": ParameterValue(gripper, value_type=str),
-                    "ur_type": _arg("ur_type"),
+                    "motion_backend": backend_unless_dry_run(arg("motion_backend")),
+                    "gripper_backend": backend_unless_dry_run(arg("gripper_backend")),
+                    "ur_type": arg("ur_type"),
                     "use_sim_time": use_sim_time,
                 },
             ],
             arguments=ros_args,
             output="screen",
-            condition=IfCondition(_arg("launch_grasp_node")),
+            condition=IfCondition(arg("launch_grasp_node")),
         ),
         Node(
             package=PACKAGE,
             executable="voice_node",
             name="voice",
             parameters=[
-                _share("config", "voice_node.yaml"),
-                {"model_path": _arg("asr_model_path"), "use_sim_time": use_sim_time},
+                share("config", "voice_node.yaml"),
+                {"model_path": arg("asr_model_path"), "use_sim_time": use_sim_time},
             ],
             arguments=ros_args,
             output="screen",
-            condition=IfCondition(_arg("launch_voice_node")),
+            condition=IfCondition(arg("launch_voice_node")),
         ),
     ]
     return LaunchDescription(actions)

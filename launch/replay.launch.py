@@ -12,10 +12,8 @@ plan (/grasp/plan) come out. sqlite3 (Humble) and mcap (Iron+) bags both play.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
@@ -28,13 +26,18 @@ from launch.actions import (
 from launch.conditions import IfCondition, UnlessCondition
 from launch.event_handlers import OnProcessExit, OnProcessIO
 from launch.events import Shutdown
-from launch.substitutions import Command, LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
+from spatialbot_ros.ros.launch_common import (
+    PACKAGE,
+    arg,
+    backend_unless_dry_run,
+    robot_description,
+    share,
+)
 from spatialbot_ros.ros.launch_signals import shutdown_on_sigterm
 
-PACKAGE = "spatialbot_ros"
 READY_MARKER = b"[ready]"  # logged by the SpatialBot node once its engine is loaded
 
 # name -> (default, description); a None default makes the argument required.
@@ -63,22 +66,14 @@ ARGUMENTS: dict[str, tuple[str | None, str]] = {
 }
 
 
-def _share(*parts: str) -> str:
-    return os.path.join(get_package_share_directory(PACKAGE), *parts)
-
-
-def _arg(name: str) -> LaunchConfiguration:
-    return LaunchConfiguration(name)
-
-
 def _bag_play(loop: bool) -> ExecuteProcess:
-    cmd: list[Any] = ["ros2", "bag", "play", _arg("bag"), "--clock", "--rate", _arg("rate")]
+    cmd: list[Any] = ["ros2", "bag", "play", arg("bag"), "--clock", "--rate", arg("rate")]
     if loop:
         cmd.append("--loop")
     return ExecuteProcess(
         cmd=cmd,
         output="screen",
-        condition=(IfCondition if loop else UnlessCondition)(_arg("loop")),
+        condition=(IfCondition if loop else UnlessCondition)(arg("loop")),
     )
 
 
@@ -109,7 +104,7 @@ def _play_when_ready(spatialbot: Node) -> RegisterEventHandler:
         return [
             LogInfo(msg="spatialbot node ready: playing the bag"),
             *[_shutdown_if_play_fails(p) for p in players],
-            TimerAction(period=_arg("play_delay_s"), actions=players),
+            TimerAction(period=arg("play_delay_s"), actions=players),
         ]
 
     return RegisterEventHandler(
@@ -120,53 +115,22 @@ def _play_when_ready(spatialbot: Node) -> RegisterEventHandler:
 def generate_launch_description() -> LaunchDescription:
     """Declare the arguments, the nodes and the bag player."""
     sim_time = {"use_sim_time": True}
-    motion = PythonExpression(
-        [
-            "'dry_run' if '",
-            _arg("dry_run"),
-            "'.lower() == 'true' else '",
-            _arg("motion_backend"),
-            "'",
-        ]
-    )
-    gripper = PythonExpression(
-        ["'dry_run' if '", _arg("dry_run"), "'.lower() == 'true' else 'gripper_action'"]
-    )
-    description = ParameterValue(
-        Command(
-            [
-                "xacro ",
-                _share("urdf", "spatialbot_ur5.urdf.xacro"),
-                " ur_type:=",
-                _arg("ur_type"),
-                " camera_mount:=",
-                _arg("camera_mount"),
-                " camera_xyz:='",
-                _arg("camera_xyz"),
-                "'",
-                " camera_rpy:='",
-                _arg("camera_rpy"),
-                "'",
-                " use_nominal_extrinsics:=true",
-            ]
-        ),
-        value_type=str,
-    )
+    description = robot_description("true")
     spatialbot = Node(
         package=PACKAGE,
         executable="spatialbot_node",
         name="spatialbot",
         parameters=[
-            _share("config", "spatialbot_node.yaml"),
+            share("config", "spatialbot_node.yaml"),
             {
-                "engine": _arg("engine"),
-                "model_path": _arg("model_path"),
-                "dtype": _arg("dtype"),
-                "device": _arg("device"),
-                "trust_remote_code": ParameterValue(_arg("trust_remote_code"), value_type=bool),
-                "initial_task": ParameterValue(_arg("task"), value_type=str),
-                "ur_type": _arg("ur_type"),
-                "max_frame_age_s": ParameterValue(_arg("max_frame_age_s"), value_type=float),
+                "engine": arg("engine"),
+                "model_path": arg("model_path"),
+                "dtype": arg("dtype"),
+                "device": arg("device"),
+                "trust_remote_code": ParameterValue(arg("trust_remote_code"), value_type=bool),
+                "initial_task": ParameterValue(arg("task"), value_type=str),
+                "ur_type": arg("ur_type"),
+                "max_frame_age_s": ParameterValue(arg("max_frame_age_s"), value_type=float),
                 **sim_time,
             },
         ],
@@ -194,17 +158,17 @@ def generate_launch_description() -> LaunchDescription:
             executable="grasp_node",
             name="grasp",
             parameters=[
-                _share("config", "grasp_node.yaml"),
+                share("config", "grasp_node.yaml"),
                 {
-                    "motion_backend": ParameterValue(motion, value_type=str),
-                    "gripper_backend": ParameterValue(gripper, value_type=str),
-                    "ur_type": _arg("ur_type"),
+                    "motion_backend": backend_unless_dry_run(arg("motion_backend")),
+                    "gripper_backend": backend_unless_dry_run("gripper_action"),
+                    "ur_type": arg("ur_type"),
                     "auto_execute": True,
                     **sim_time,
                 },
             ],
             output="screen",
-            condition=IfCondition(_arg("launch_grasp_node")),
+            condition=IfCondition(arg("launch_grasp_node")),
         ),
         _play_when_ready(spatialbot),
     ]
