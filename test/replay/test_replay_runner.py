@@ -95,19 +95,19 @@ def test_result_bag_has_every_result_topic(tmp_path: Path, pipeline) -> None:
         msgs = {c.topic: reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages()}
     assert types == {
         "/spatialbot/result": ("std_msgs/msg/String", 3),
-        "/spatialbot/target_pose": ("geometry_msgs/msg/PoseStamped", 3),
-        "/spatialbot/detections": ("vision_msgs/msg/Detection2DArray", 3),
+        "/spatialbot/target_pose_camera": ("geometry_msgs/msg/PoseStamped", 3),
+        "/spatialbot/detections_2d": ("vision_msgs/msg/Detection2DArray", 3),
         "/spatialbot/markers": ("visualization_msgs/msg/MarkerArray", 3),
-        "/spatialbot/annotated_image": ("sensor_msgs/msg/Image", 3),
+        "/spatialbot/debug_image": ("sensor_msgs/msg/Image", 3),
     }
     result = json.loads(msgs["/spatialbot/result"].data)
     assert result["task"] == "grasp the second cup from the left"
-    det = msgs["/spatialbot/detections"].detections[0]
+    det = msgs["/spatialbot/detections_2d"].detections[0]
     x1, y1, x2, y2 = result["target"]["bbox_px"]
     assert det.bbox.size_x == pytest.approx(x2 - x1)
     assert det.bbox.size_y == pytest.approx(y2 - y1)
-    # No camera pose: the pose is in the optical frame.
-    assert msgs["/spatialbot/target_pose"].header.frame_id == "camera_color_optical_frame"
+    # No camera pose: only the optical-frame pose, on the node's camera-frame topic.
+    assert msgs["/spatialbot/target_pose_camera"].header.frame_id == "camera_color_optical_frame"
 
 
 def test_error_mid_bag_keeps_earlier_results(tmp_path: Path, pipeline) -> None:
@@ -136,3 +136,26 @@ def test_no_task_anywhere_is_an_error(tmp_path: Path, pipeline) -> None:
     bag = write_bag(tmp_path / "bag", BagSpec(frames=2))
     with pytest.raises(ReplayError, match="no task given"):
         run_replay(bag, tmp_path / "out", pipeline, ReplayOptions(progress=False))
+
+
+@needs_samples
+def test_result_bag_has_the_base_pose_when_the_camera_pose_is_known(
+    tmp_path: Path, pipeline
+) -> None:
+    from rosbags.highlevel import AnyReader
+
+    from spatialbot_ros.pipeline.ros_types import make_typestore
+
+    truth = json.loads((SAMPLES / "truth.json").read_text())
+    options = ReplayOptions(
+        tasks=(truth["task"],), T_base_camera=_camera_pose(truth), max_frames=1, progress=False
+    )
+    summary = run_replay(SAMPLES / "sample_mcap_zstd", tmp_path, pipeline, options)
+    assert summary.bag_out is not None
+    with AnyReader([Path(summary.bag_out)], default_typestore=make_typestore()) as reader:
+        msgs = {c.topic: reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages()}
+    base, camera = msgs["/spatialbot/target_pose"], msgs["/spatialbot/target_pose_camera"]
+    assert base.header.frame_id == "base_link"
+    assert camera.header.frame_id == "camera_color_optical_frame"
+    cup = truth["cups"][truth["target_index"]]
+    assert np.hypot(base.pose.position.x - cup["x_m"], base.pose.position.y - cup["y_m"]) < 0.06

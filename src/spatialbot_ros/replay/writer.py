@@ -27,16 +27,18 @@ class ResultTopics:
     """Topics the results are written on (the names the spatialbot node publishes)."""
 
     result_json: str = "/spatialbot/result"
-    target_pose: str = "/spatialbot/target_pose"
-    detections: str = "/spatialbot/detections"
+    target_pose: str = "/spatialbot/target_pose"  # base frame, when the camera pose is known
+    target_pose_camera: str = "/spatialbot/target_pose_camera"
+    detections: str = "/spatialbot/detections_2d"
     markers: str = "/spatialbot/markers"
-    annotated_image: str = "/spatialbot/annotated_image"
+    annotated_image: str = "/spatialbot/debug_image"
     tf_static: str = "/tf_static"
 
 
 _TYPES = {
     "result_json": "std_msgs/msg/String",
     "target_pose": "geometry_msgs/msg/PoseStamped",
+    "target_pose_camera": "geometry_msgs/msg/PoseStamped",
     "detections": "vision_msgs/msg/Detection2DArray",
     "markers": "visualization_msgs/msg/MarkerArray",
     "annotated_image": "sensor_msgs/msg/Image",
@@ -237,11 +239,12 @@ class BagWriter:
         )
         target = result.get("target")
         if target is not None:
+            # as the node does: the camera-frame pose always, the base-frame one when known
+            pose = rm.make_pose_stamped(f, target["xyz_camera_m"], fid, stamp)
+            self.write(topics.target_pose_camera, _TYPES["target_pose_camera"], pose, log_time_ns)
             if target.get("xyz_base_m") is not None:
                 pose = rm.make_pose_stamped(f, target["xyz_base_m"], base_frame, stamp)
-            else:
-                pose = rm.make_pose_stamped(f, target["xyz_camera_m"], fid, stamp)
-            self.write(topics.target_pose, _TYPES["target_pose"], pose, log_time_ns)
+                self.write(topics.target_pose, _TYPES["target_pose"], pose, log_time_ns)
         self.write(
             topics.detections,
             _TYPES["detections"],
