@@ -23,6 +23,7 @@ from spatialbot_ros.ros.launch_common import (
     PACKAGE,
     arg,
     backend_unless_dry_run,
+    engine_parameters,
     robot_description,
     share,
 )
@@ -125,15 +126,7 @@ def generate_launch_description() -> LaunchDescription:
             name="spatialbot",
             parameters=[
                 share("config", "spatialbot_node.yaml"),
-                {
-                    "engine": arg("engine"),
-                    "model_path": arg("model_path"),
-                    "dtype": arg("dtype"),
-                    "device": arg("device"),
-                    "trust_remote_code": _as_bool("trust_remote_code"),
-                    "ur_type": arg("ur_type"),
-                    "use_sim_time": use_sim_time,
-                },
+                {**engine_parameters(), "use_sim_time": use_sim_time},
             ],
             arguments=ros_args,
             output="screen",

@@ -33,6 +33,7 @@ from spatialbot_ros.ros.launch_common import (
     PACKAGE,
     arg,
     backend_unless_dry_run,
+    engine_parameters,
     robot_description,
     share,
 )
@@ -123,13 +124,8 @@ def generate_launch_description() -> LaunchDescription:
         parameters=[
             share("config", "spatialbot_node.yaml"),
             {
-                "engine": arg("engine"),
-                "model_path": arg("model_path"),
-                "dtype": arg("dtype"),
-                "device": arg("device"),
-                "trust_remote_code": ParameterValue(arg("trust_remote_code"), value_type=bool),
+                **engine_parameters(),
                 "initial_task": ParameterValue(arg("task"), value_type=str),
-                "ur_type": arg("ur_type"),
                 "max_frame_age_s": ParameterValue(arg("max_frame_age_s"), value_type=float),
                 **sim_time,
             },

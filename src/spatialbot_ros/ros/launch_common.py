@@ -9,7 +9,14 @@ from ament_index_python.packages import get_package_share_directory
 from launch.substitutions import Command, LaunchConfiguration, PythonExpression
 from launch_ros.parameter_descriptions import ParameterValue
 
-__all__ = ["PACKAGE", "arg", "backend_unless_dry_run", "robot_description", "share"]
+__all__ = [
+    "PACKAGE",
+    "arg",
+    "backend_unless_dry_run",
+    "engine_parameters",
+    "robot_description",
+    "share",
+]
 
 PACKAGE = "spatialbot_ros"
 
@@ -32,6 +39,18 @@ def backend_unless_dry_run(backend: Any) -> ParameterValue:
         ),
         value_type=str,
     )
+
+
+def engine_parameters() -> dict[str, Any]:
+    """The SpatialBot node's engine and robot-model parameters from the launch arguments."""
+    return {
+        "engine": arg("engine"),
+        "model_path": arg("model_path"),
+        "dtype": arg("dtype"),
+        "device": arg("device"),
+        "trust_remote_code": ParameterValue(arg("trust_remote_code"), value_type=bool),
+        "ur_type": arg("ur_type"),
+    }
 
 
 def robot_description(use_nominal_extrinsics: Any) -> ParameterValue:
